@@ -1,0 +1,134 @@
+//! `fabric`: the Automation Fabric command. Checks configs, explains events, and (as the
+//! project grows) plans, runs and reports. Human output by default, `--json` for machines;
+//! exit 0 on success, 2 on bad input, 1 on any other failure.
+
+mod explain;
+
+use clap::{Parser, Subcommand};
+use fabric::config::Config;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Run an AWS Organization's SSM Automation runbooks everywhere, from one place.
+#[derive(Debug, Parser)]
+#[command(name = "fabric", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check or describe the fabric's config file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Read a trigger event (Organizations, Control Tower, CloudWatch alarm, schedule or
+    /// manual run input) and print what the fabric makes of it.
+    ExplainEvent {
+        /// The event, as JSON (`-` for standard input).
+        file: PathBuf,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Validate a config file; every problem names its field.
+    Check {
+        /// The YAML config file.
+        file: PathBuf,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the config file's JSON Schema.
+    Schema,
+}
+
+/// A command's failure: bad input (exit 2) or anything else (exit 1).
+#[derive(Debug)]
+enum Failure {
+    BadInput(String),
+    Other(String),
+}
+
+impl From<fabric::Error> for Failure {
+    fn from(error: fabric::Error) -> Self {
+        if error.is_bad_input() {
+            Self::BadInput(error.to_string())
+        } else {
+            Self::Other(error.to_string())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // clap prints help and version to stdout with exit 0, usage errors with exit 2.
+            let _ = error.print();
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    match run(cli.command, &mut out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::BadInput(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Other(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command, out: &mut impl Write) -> Result<(), Failure> {
+    let written = match command {
+        Command::Config(ConfigCommand::Check { file, json }) => {
+            let config = Config::load(&file)?;
+            if json {
+                let summary = serde_json::json!({
+                    "valid": true,
+                    "regions": config.regions,
+                    "documents": config.documents.share.len(),
+                    "run_profiles": config.run_profiles.keys().collect::<Vec<_>>(),
+                    "alarm_rules": config.alarm_rules.len(),
+                });
+                writeln!(out, "{summary}")
+            } else {
+                writeln!(
+                    out,
+                    "{} is valid: {} Regions, {} document selectors, {} run profiles ({}), {} alarm rules",
+                    file.display(),
+                    config.regions.len(),
+                    config.documents.share.len(),
+                    config.run_profiles.len(),
+                    config
+                        .run_profiles
+                        .keys()
+                        .map(fabric::config::ProfileName::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    config.alarm_rules.len(),
+                )
+            }
+        }
+        Command::Config(ConfigCommand::Schema) => {
+            let schema = serde_json::to_string_pretty(&Config::json_schema())
+                .map_err(|error| Failure::Other(error.to_string()))?;
+            writeln!(out, "{schema}")
+        }
+        Command::ExplainEvent { file, json } => {
+            let bytes = explain::read_input(&file)?;
+            let event = fabric::events::TriggerEvent::from_slice(&bytes)?;
+            explain::print(&event, json, out)
+        }
+    };
+    written.map_err(|error| Failure::Other(format!("cannot write the output: {error}")))
+}

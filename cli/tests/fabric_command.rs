@@ -1,0 +1,193 @@
+//! The `fabric` binary as a user runs it: every event fixture explained, every kind of bad
+//! input refused with exit 2 and a message naming the problem, configs checked.
+
+#![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
+
+use serde_json::Value;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn fabric(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fabric"))
+        .args(args)
+        .current_dir(repo())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("fabric starts");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin is piped")
+            .write_all(input.as_bytes())
+            .expect("stdin takes the input");
+    }
+    child.wait_with_output().expect("fabric ends")
+}
+
+fn explain(stdin: &str) -> Output {
+    fabric(&["explain-event", "--json", "-"], Some(stdin))
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(repo().join("tests/fixtures/events").join(name)).expect(name)
+}
+
+#[test]
+fn when_each_fixture_is_explained_as_json_then_trigger_and_account_are_right() {
+    let expected: serde_json::Map<String, Value> =
+        serde_json::from_str(&fixture("expected.json")).expect("expected.json is an object");
+    assert!(expected.len() >= 21);
+    for (name, expectation) in expected {
+        let path = format!("tests/fixtures/events/{name}");
+        let output = fabric(&["explain-event", "--json", &path], None);
+        assert_eq!(output.status.code(), Some(0), "{name}: {}", stderr(&output));
+        let printed: Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
+        assert_eq!(printed["trigger"], expectation["trigger"], "{name}");
+        assert_eq!(
+            printed.get("account_id"),
+            expectation.get("account_id"),
+            "{name}"
+        );
+        let key = printed["idempotency_key"].as_str().expect("a key");
+        assert!(!key.is_empty() && key.len() <= 80, "{name}: {key}");
+        let needs_reason = ["ignored", "account_creation_failed"]
+            .contains(&printed["trigger"].as_str().unwrap_or(""));
+        assert!(
+            !needs_reason || printed["reason"].is_string(),
+            "{name}: {printed}"
+        );
+    }
+}
+
+#[test]
+fn when_an_event_is_explained_in_words_then_it_says_what_happens_next() {
+    let output = fabric(
+        &[
+            "explain-event",
+            "tests/fixtures/events/org-create-account-result-succeeded.json",
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("account 444455556666 was created by Organizations"),
+        "{text}"
+    );
+    assert!(text.contains("next: onboard it"), "{text}");
+}
+
+#[test]
+fn when_the_event_is_not_json_then_it_exits_2_saying_so() {
+    let output = explain("{\"source\": \"aws.organizations\",");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("not valid JSON"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn when_the_detail_has_the_wrong_shape_then_it_exits_2_naming_the_field() {
+    let event = fixture("org-move-account.json").replace(
+        "\"requestParameters\": {",
+        "\"requestParameters\": [1], \"unused\": {",
+    );
+    let output = explain(&event);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("detail.requestParameters"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn when_an_account_id_is_invalid_then_it_exits_2_naming_the_rule() {
+    let event = fixture("org-close-account.json").replace(
+        "\"accountId\": \"444455556666\"",
+        "\"accountId\": \"44445555666\"",
+    );
+    let output = explain(&event);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(
+        message.contains("detail.requestParameters.accountId"),
+        "{message}"
+    );
+    assert!(message.contains("exactly 12 digits"), "{message}");
+}
+
+#[test]
+fn when_the_event_is_of_an_unknown_kind_then_it_exits_2_naming_it() {
+    let output = explain(r#"{"source": "aws.s3", "detail-type": "Object Created", "detail": {}}"#);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("aws.s3"), "{}", stderr(&output));
+}
+
+#[test]
+fn when_the_event_file_is_missing_then_it_exits_2() {
+    let output = fabric(&["explain-event", "no/such/event.json"], None);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("no/such/event.json"));
+}
+
+#[test]
+fn when_the_example_config_is_checked_then_it_is_valid() {
+    let output = fabric(
+        &["config", "check", "--json", "config/fabric.example.yaml"],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let summary: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(summary["valid"], true);
+}
+
+#[test]
+fn when_a_config_is_invalid_then_it_exits_2_naming_the_field() {
+    let directory = std::env::temp_dir().join(format!("fabric-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).expect("temp dir");
+    let path = directory.join("bad.yaml");
+    let example =
+        std::fs::read_to_string(repo().join("config/fabric.example.yaml")).expect("example");
+    std::fs::write(
+        &path,
+        example.replace(
+            "central_account: \"111122223333\"",
+            "central_account: \"1111\"",
+        ),
+    )
+    .expect("written");
+    let output = fabric(
+        &["config", "check", path.to_str().expect("utf-8 path")],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("central_account"),
+        "{}",
+        stderr(&output)
+    );
+    std::fs::remove_dir_all(&directory).ok();
+}
+
+#[test]
+fn when_the_usage_is_wrong_then_it_exits_2() {
+    assert_eq!(fabric(&["explain-event"], None).status.code(), Some(2));
+    assert_eq!(fabric(&["no-such-command"], None).status.code(), Some(2));
+    assert_eq!(fabric(&["--help"], None).status.code(), Some(0));
+}

@@ -1,0 +1,166 @@
+//! The crate's one error type: every way the fabric refuses input or fails, each variant a
+//! sentence that tells the reader what went wrong and what to do, with a stable `error_type`
+//! that state machine `Retry`/`Catch` rules and the CLI's exit codes match on.
+
+use std::path::PathBuf;
+
+/// How many characters of a rejected value an error message repeats back.
+const SHOWN_VALUE_CHARS: usize = 64;
+
+/// Everything the `fabric` crate can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A value does not have the shape AWS (or the fabric) requires, e.g. an 11-digit account id.
+    #[error("{what} {value:?} is not valid: expected {expected}")]
+    InvalidValue {
+        /// What the value was meant to be ("account id", "MaxConcurrency", ...).
+        what: &'static str,
+        /// The value as given, shortened when long.
+        value: String,
+        /// What would have been accepted.
+        expected: String,
+    },
+
+    /// The input is not JSON (or not an object) at all.
+    #[error("the event is not valid JSON: {problem}")]
+    MalformedEvent {
+        /// What the JSON parser said.
+        problem: String,
+    },
+
+    /// The input is JSON, but a field the fabric needs is missing or has the wrong type.
+    #[error("the {event} event does not have the expected shape at `{path}`: {problem}")]
+    EventShape {
+        /// Which event the input was recognised as.
+        event: String,
+        /// Where in the document the problem is (`detail.serviceEventDetails...`).
+        path: String,
+        /// What is wrong there.
+        problem: String,
+    },
+
+    /// The input is a well-formed event, but not one the fabric knows how to handle.
+    #[error(
+        "the fabric does not handle this event: {description}; send an Organizations, Control Tower, \
+         CloudWatch alarm, schedule or manual run event"
+    )]
+    UnsupportedEvent {
+        /// The source and type of the event, as far as they could be read.
+        description: String,
+    },
+
+    /// The configuration is invalid; `path` names the field.
+    #[error("config {path}: {problem}")]
+    InvalidConfig {
+        /// The field, e.g. `run_profiles.patch.target_locations[0].regions[1]`.
+        path: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+
+    /// A run request is inconsistent in itself (both `target_locations` and `waves`, ...).
+    #[error("invalid run request: {problem}")]
+    InvalidRunRequest {
+        /// What is wrong with it.
+        problem: String,
+    },
+
+    /// An input file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why not.
+        source: std::io::Error,
+    },
+
+    /// An input is larger than the fabric accepts.
+    #[error("{what} is {size} bytes, more than the {limit} bytes the fabric accepts")]
+    TooLarge {
+        /// What was too large.
+        what: &'static str,
+        /// Its size in bytes.
+        size: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
+}
+
+impl Error {
+    /// A stable name for the kind of error, for state machine `Retry`/`Catch` rules
+    /// (`ErrorEquals`) and structured logs. Renaming one is a breaking change.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::InvalidValue { .. } => "Fabric.InvalidValue",
+            Self::MalformedEvent { .. } => "Fabric.MalformedEvent",
+            Self::EventShape { .. } => "Fabric.EventShape",
+            Self::UnsupportedEvent { .. } => "Fabric.UnsupportedEvent",
+            Self::InvalidConfig { .. } => "Fabric.InvalidConfig",
+            Self::InvalidRunRequest { .. } => "Fabric.InvalidRunRequest",
+            Self::Read { .. } => "Fabric.Read",
+            Self::TooLarge { .. } => "Fabric.TooLarge",
+        }
+    }
+
+    /// True when the input itself is wrong (so retrying it can never succeed): the CLI exits 2
+    /// for these, and state machines route them to a report instead of retrying.
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            Self::InvalidValue { .. }
+            | Self::MalformedEvent { .. }
+            | Self::EventShape { .. }
+            | Self::UnsupportedEvent { .. }
+            | Self::InvalidConfig { .. }
+            | Self::InvalidRunRequest { .. }
+            | Self::TooLarge { .. }
+            // The user named a file that cannot be read.
+            | Self::Read { .. } => true,
+        }
+    }
+
+    /// An [`Error::InvalidValue`] that repeats at most the first characters of `value`.
+    pub(crate) fn invalid_value(
+        what: &'static str,
+        value: &str,
+        expected: impl Into<String>,
+    ) -> Self {
+        Self::InvalidValue {
+            what,
+            value: shown(value),
+            expected: expected.into(),
+        }
+    }
+}
+
+/// `value` shortened for an error message, so that a hostile 10 MB string does not become a
+/// 10 MB log line.
+pub(crate) fn shown(value: &str) -> String {
+    match value.char_indices().nth(SHOWN_VALUE_CHARS) {
+        Some((cut, _)) => format!("{}…", &value[..cut]),
+        None => value.to_owned(),
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_a_rejected_value_is_long_then_the_message_repeats_only_its_start() {
+        let long = "x".repeat(10_000);
+        let error = Error::invalid_value("account id", &long, "12 digits");
+        let message = error.to_string();
+        assert!(message.len() < 200, "{message}");
+        assert!(message.contains('…'));
+    }
+
+    #[test]
+    fn when_a_value_has_multibyte_characters_then_shortening_does_not_split_them() {
+        let value = "é".repeat(100);
+        assert_eq!(shown(&value).chars().count(), SHOWN_VALUE_CHARS + 1);
+    }
+}
