@@ -3,6 +3,7 @@
 //! exit 0 on success, 2 on bad input, 1 on any other failure.
 
 mod explain;
+mod local;
 
 use clap::{Parser, Subcommand};
 use fabric::config::Config;
@@ -32,6 +33,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The local AWS stack: moto and the SSM Automation simulator behind one endpoint.
+    #[command(subcommand)]
+    Local(local::LocalCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -129,6 +133,7 @@ fn run(command: Command, out: &mut impl Write) -> Result<(), Failure> {
             let event = fabric::events::TriggerEvent::from_slice(&bytes)?;
             explain::print(&event, json, out)
         }
+        Command::Local(command) => return local::run(command, out),
     };
     written.map_err(|error| Failure::Other(format!("cannot write the output: {error}")))
 }

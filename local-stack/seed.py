@@ -1,0 +1,234 @@
+"""Seeds the local stack with an organization to run against.
+
+An organization with nested OUs and N member accounts; the central (management) account's
+Automation documents (local-stack/documents/*.json) in every Region and its administration
+role; in every member account and Region, tagged EC2 instances and the `WebServers` resource
+group. With --onboard, also what onboarding does (documents shared, execution role deployed),
+for tests that need an organization that is ready to run in.
+
+Prints one JSON object describing what it made. Run through `fabric local seed`.
+"""
+
+import argparse
+import json
+import pathlib
+import sys
+
+import boto3
+
+CENTRAL = "123456789012"  # moto's default account: whoever calls with plain test credentials
+ADMINISTRATION_ROLE = "AWS-SystemsManager-AutomationAdministrationRole"
+EXECUTION_ROLE = "AWS-SystemsManager-AutomationExecutionRole"
+BEHAVIOUR_TAG = "fabric-simulator"
+DOCUMENTS = pathlib.Path(__file__).parent / "documents"
+# OU tree: name -> parent name (None: the root). Accounts go round-robin into the leaves.
+OUS = {
+    "Workloads": None,
+    "Production": "Workloads",
+    "Development": "Workloads",
+    "Infrastructure": None,
+    "Sandbox": None,
+    "Experiments": "Sandbox",
+    "Canary": None,
+}
+LEAVES = ["Production", "Development", "Infrastructure", "Experiments", "Canary"]
+
+
+def session(endpoint, account=None):
+    """A boto3 session for the central account, or for `account` through STS."""
+    base = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
+    if account is None or account == CENTRAL:
+        return base
+    credentials = base.client("sts", endpoint_url=endpoint).assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
+        RoleSessionName="fabric-seed",
+    )["Credentials"]
+    return boto3.session.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name="us-east-1",
+    )
+
+
+def trust_policy(principal):
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}],
+        }
+    )
+
+
+def create_organization(org):
+    try:
+        existing = org.describe_organization()["Organization"]
+        sys.exit(
+            f"the stack is already seeded (organization {existing['Id']}): "
+            "restart it with `fabric local down && fabric local up` to seed anew"
+        )
+    except org.exceptions.AWSOrganizationsNotInUseException:
+        pass
+    organization = org.create_organization(FeatureSet="ALL")["Organization"]
+    root = org.list_roots()["Roots"][0]["Id"]
+    ous = {}
+    for name, parent in OUS.items():
+        parent_id = root if parent is None else ous[parent]
+        ous[name] = org.create_organizational_unit(ParentId=parent_id, Name=name)["OrganizationalUnit"]["Id"]
+    return organization["Id"], root, ous
+
+
+def create_accounts(org, root, ous, count):
+    accounts = []
+    for index in range(count):
+        name = f"fabric-member-{index + 1:02d}"
+        status = org.create_account(Email=f"{name}@example.com", AccountName=name)["CreateAccountStatus"]
+        account_id = org.describe_create_account_status(CreateAccountRequestId=status["Id"])[
+            "CreateAccountStatus"
+        ]["AccountId"]
+        ou = LEAVES[index % len(LEAVES)]
+        org.move_account(AccountId=account_id, SourceParentId=root, DestinationParentId=ous[ou])
+        accounts.append({"id": account_id, "name": name, "ou": ou, "ou_id": ous[ou]})
+    return accounts
+
+
+def create_documents(endpoint, regions):
+    names = []
+    for path in sorted(DOCUMENTS.glob("*.json")):
+        for region in regions:
+            ssm = session(endpoint).client("ssm", endpoint_url=endpoint, region_name=region)
+            ssm.create_document(
+                Name=path.stem, Content=path.read_text(), DocumentType="Automation", DocumentFormat="JSON"
+            )
+        names.append(path.stem)
+    return names
+
+
+def create_administration_role(endpoint):
+    iam = session(endpoint).client("iam", endpoint_url=endpoint)
+    iam.create_role(
+        RoleName=ADMINISTRATION_ROLE,
+        AssumeRolePolicyDocument=trust_policy({"Service": "ssm.amazonaws.com"}),
+    )
+
+
+def create_member_resources(endpoint, account, regions, per_location):
+    """Tagged instances and the WebServers resource group in every Region of `account`."""
+    instances = {}
+    for region in regions:
+        member = session(endpoint, account)
+        ec2 = member.client("ec2", endpoint_url=endpoint, region_name=region)
+        image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+        ids = []
+        for number in range(per_location):
+            tags = [{"Key": "Patch", "Value": "true"}, {"Key": "Role", "Value": "web"}]
+            if number == 0:
+                tags.append({"Key": "Name", "Value": "WebServers"})
+            reservation = ec2.run_instances(
+                ImageId=image,
+                MinCount=1,
+                MaxCount=1,
+                InstanceType="t3.micro",
+                TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
+            )
+            ids.append(reservation["Instances"][0]["InstanceId"])
+        member.client("resource-groups", endpoint_url=endpoint, region_name=region).create_group(
+            Name="WebServers",
+            ResourceQuery={
+                "Type": "TAG_FILTERS_1_0",
+                "Query": json.dumps(
+                    {
+                        "ResourceTypeFilters": ["AWS::EC2::Instance"],
+                        "TagFilters": [{"Key": "Name", "Values": ["WebServers"]}],
+                    }
+                ),
+            },
+        )
+        instances[region] = ids
+    return instances
+
+
+def onboard(endpoint, accounts, documents, regions, without_role):
+    """What onboarding does: share every document in every Region, deploy the execution role."""
+    ids = [account["id"] for account in accounts]
+    for region in regions:
+        ssm = session(endpoint).client("ssm", endpoint_url=endpoint, region_name=region)
+        for document in documents:
+            for start in range(0, len(ids), 20):
+                ssm.modify_document_permission(
+                    Name=document, PermissionType="Share", AccountIdsToAdd=ids[start : start + 20]
+                )
+    for account in accounts[: len(accounts) - without_role]:
+        session(endpoint, account["id"]).client("iam", endpoint_url=endpoint).create_role(
+            RoleName=EXECUTION_ROLE,
+            AssumeRolePolicyDocument=trust_policy(
+                {"AWS": f"arn:aws:iam::{CENTRAL}:role/{ADMINISTRATION_ROLE}"}
+            ),
+        )
+        account["execution_role"] = True
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--endpoint", required=True, help="the local stack's endpoint")
+    parser.add_argument("--accounts", type=int, default=20, help="member accounts (default 20)")
+    parser.add_argument(
+        "--regions", default="us-east-1,us-west-2,eu-central-1", help="comma-separated Regions"
+    )
+    parser.add_argument("--instances-per-location", type=int, default=2)
+    parser.add_argument("--onboard", action="store_true", help="share documents and deploy roles")
+    parser.add_argument(
+        "--without-role", type=int, default=0, help="with --onboard: leave the role out of the last N accounts"
+    )
+    parser.add_argument(
+        "--failing-instances",
+        type=int,
+        default=0,
+        help=f"tag the first instance of the first N accounts (first Region) {BEHAVIOUR_TAG}=fail",
+    )
+    parser.add_argument("--output", help="also write the JSON summary to this file")
+    args = parser.parse_args()
+    regions = [region for region in args.regions.split(",") if region]
+    if args.accounts < 1 or not regions:
+        parser.error("seed at least one account in at least one Region")
+
+    org = session(args.endpoint).client("organizations", endpoint_url=args.endpoint)
+    organization_id, root, ous = create_organization(org)
+    accounts = create_accounts(org, root, ous, args.accounts)
+    documents = create_documents(args.endpoint, regions)
+    create_administration_role(args.endpoint)
+    for account in accounts:
+        account["execution_role"] = False
+        account["instances"] = create_member_resources(
+            args.endpoint, account["id"], regions, args.instances_per_location
+        )
+    if args.onboard:
+        onboard(args.endpoint, accounts, documents, regions, args.without_role)
+    failing = []
+    for account in accounts[: args.failing_instances]:
+        instance = account["instances"][regions[0]][0]
+        session(args.endpoint, account["id"]).client(
+            "ec2", endpoint_url=args.endpoint, region_name=regions[0]
+        ).create_tags(Resources=[instance], Tags=[{"Key": BEHAVIOUR_TAG, "Value": "fail"}])
+        failing.append({"account": account["id"], "region": regions[0], "instance": instance})
+
+    summary = {
+        "organization_id": organization_id,
+        "root_id": root,
+        "management_account": CENTRAL,
+        "ous": ous,
+        "regions": regions,
+        "documents": documents,
+        "accounts": accounts,
+        "failing_instances": failing,
+    }
+    text = json.dumps(summary, indent=2)
+    if args.output:
+        pathlib.Path(args.output).write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

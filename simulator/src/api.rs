@@ -1,0 +1,304 @@
+//! The Automation API's operations: each reads its request, asks the engine, and answers in
+//! SSM's shapes. Filters and pagination behave as SSM documents them.
+
+use crate::engine::{Caller, Engine, Execution, metadata, step_to_wire, to_wire};
+use crate::wire::{ApiError, StartRequest, parse_request};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// The operations the simulator answers; every other call goes to moto.
+pub const OPERATIONS: &[&str] = &[
+    "StartAutomationExecution",
+    "GetAutomationExecution",
+    "DescribeAutomationExecutions",
+    "DescribeAutomationStepExecutions",
+    "StopAutomationExecution",
+    "StartExecutionPreview",
+    "GetExecutionPreview",
+];
+
+/// A filter of a Describe call.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Filter {
+    key: String,
+    #[serde(default)]
+    values: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ById {
+    automation_execution_id: String,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct Listing {
+    filters: Vec<Filter>,
+    max_results: Option<usize>,
+    next_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct StepListing {
+    automation_execution_id: String,
+    #[serde(default)]
+    filters: Vec<Filter>,
+    #[serde(default)]
+    max_results: Option<usize>,
+    #[serde(default)]
+    next_token: Option<String>,
+    #[serde(default)]
+    reverse_order: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PreviewRequest {
+    document_name: String,
+    #[serde(default)]
+    execution_inputs: Option<PreviewInputs>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PreviewInputs {
+    automation: Option<StartRequest>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PreviewId {
+    execution_preview_id: String,
+}
+
+/// The operations, over one engine.
+#[derive(Debug)]
+pub struct Api {
+    engine: Arc<Engine>,
+    previews: Mutex<HashMap<String, (Caller, Value)>>,
+}
+
+impl Api {
+    /// The API over `engine`.
+    pub fn new(engine: Arc<Engine>) -> Self {
+        Self {
+            engine,
+            previews: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The engine behind the API.
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// Answers `operation` for `caller`.
+    pub async fn call(
+        &self,
+        operation: &str,
+        caller: &Caller,
+        body: &[u8],
+    ) -> Result<Value, ApiError> {
+        match operation {
+            "StartAutomationExecution" => {
+                let request: StartRequest = parse_request(body)?;
+                let id = self.engine.start(caller, request).await?;
+                Ok(json!({ "AutomationExecutionId": id }))
+            }
+            "GetAutomationExecution" => {
+                let ById {
+                    automation_execution_id,
+                } = parse_request(body)?;
+                let execution = self.engine.execution(caller, &automation_execution_id)?;
+                Ok(json!({ "AutomationExecution": to_wire(&execution) }))
+            }
+            "DescribeAutomationExecutions" => self.describe_executions(caller, body),
+            "DescribeAutomationStepExecutions" => self.describe_steps(caller, body),
+            "StopAutomationExecution" => {
+                let ById {
+                    automation_execution_id,
+                } = parse_request(body)?;
+                self.engine.stop(caller, &automation_execution_id)?;
+                Ok(json!({}))
+            }
+            "StartExecutionPreview" => self.start_preview(caller, body).await,
+            "GetExecutionPreview" => {
+                let PreviewId {
+                    execution_preview_id,
+                } = parse_request(body)?;
+                let previews = self
+                    .previews
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                match previews.get(&execution_preview_id) {
+                    Some((owner, preview)) if owner == caller => Ok(preview.clone()),
+                    _ => Err(ApiError::new(
+                        "ResourceNotFoundException",
+                        format!("Execution preview {execution_preview_id} was not found."),
+                    )),
+                }
+            }
+            other => Err(ApiError::new(
+                "UnknownOperationException",
+                format!("{other} is not an operation of the simulator"),
+            )),
+        }
+    }
+
+    /// `DescribeAutomationExecutions`: the caller's executions through its filters, a page.
+    fn describe_executions(&self, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
+        let listing: Listing = parse_request(body)?;
+        let mut matching = self.engine.visible(caller);
+        for filter in &listing.filters {
+            let mut refused = None;
+            matching.retain(|execution| match matches_filter(execution, filter) {
+                Ok(keep) => keep,
+                Err(error) => {
+                    refused = Some(error);
+                    false
+                }
+            });
+            if let Some(error) = refused {
+                return Err(error);
+            }
+        }
+        let page = paginate(
+            &matching,
+            listing.max_results,
+            listing.next_token.as_deref(),
+        )?;
+        let mut answer = json!({
+            "AutomationExecutionMetadataList": page.items.iter().map(metadata).collect::<Vec<_>>()
+        });
+        if let Some(token) = page.next_token {
+            answer["NextToken"] = json!(token);
+        }
+        Ok(answer)
+    }
+
+    /// `DescribeAutomationStepExecutions`: one execution's steps through the filters, a page.
+    fn describe_steps(&self, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
+        let listing: StepListing = parse_request(body)?;
+        let execution = self
+            .engine
+            .execution(caller, &listing.automation_execution_id)?;
+        let mut steps: Vec<Value> = execution.steps.iter().map(step_to_wire).collect();
+        for filter in &listing.filters {
+            let field = match filter.key.as_str() {
+                "StepExecutionStatus" => "StepStatus",
+                "StepExecutionId" => "StepExecutionId",
+                "StepName" => "StepName",
+                "Action" => "Action",
+                other => {
+                    return Err(ApiError::new(
+                        "InvalidFilterKey",
+                        format!("The filter key {other} is not valid for step executions."),
+                    ));
+                }
+            };
+            steps.retain(|step| {
+                filter
+                    .values
+                    .iter()
+                    .any(|v| step[field].as_str() == Some(v.as_str()))
+            });
+        }
+        if listing.reverse_order {
+            steps.reverse();
+        }
+        let page = paginate(&steps, listing.max_results, listing.next_token.as_deref())?;
+        let mut answer = json!({ "StepExecutions": page.items });
+        if let Some(token) = page.next_token {
+            answer["NextToken"] = json!(token);
+        }
+        Ok(answer)
+    }
+
+    /// Resolves what a run would touch without starting it: accounts, Regions and targets.
+    async fn start_preview(&self, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
+        let request: PreviewRequest = parse_request(body)?;
+        let inputs = request
+            .execution_inputs
+            .and_then(|inputs| inputs.automation)
+            .unwrap_or_default();
+        let start = StartRequest {
+            document_name: request.document_name,
+            ..inputs
+        };
+        let preview = self.engine.preview(caller, &start).await?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let answer = json!({
+            "ExecutionPreviewId": id,
+            "Status": "Success",
+            "EndedAt": std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |t| t.as_secs_f64()),
+            "ExecutionPreview": { "Automation": preview },
+        });
+        self.previews
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id.clone(), (caller.clone(), answer));
+        Ok(json!({ "ExecutionPreviewId": id }))
+    }
+}
+
+/// Whether `execution` passes `filter`; SSM's other filter keys are refused by name.
+fn matches_filter(execution: &Execution, filter: &Filter) -> Result<bool, ApiError> {
+    let any = |value: &str| filter.values.iter().any(|wanted| wanted == value);
+    Ok(match filter.key.as_str() {
+        "ExecutionId" => any(&execution.id),
+        "ParentExecutionId" => execution.parent_id.as_deref().is_some_and(any),
+        "DocumentNamePrefix" => filter
+            .values
+            .iter()
+            .any(|prefix| execution.request.document_name.starts_with(prefix.as_str())),
+        "ExecutionStatus" => any(&format!("{:?}", execution.status)),
+        "AutomationType" => any(execution.automation_type),
+        "CurrentAction" => execution
+            .steps
+            .iter()
+            .find(|step| !step.status.is_final())
+            .is_some_and(|step| any(&step.action)),
+        other => {
+            return Err(ApiError::validation(format!(
+                "The filter key {other} is not supported by the simulator (it supports ExecutionId, \
+                 ParentExecutionId, DocumentNamePrefix, ExecutionStatus, AutomationType, CurrentAction)."
+            )));
+        }
+    })
+}
+
+struct Page<'a, T> {
+    items: &'a [T],
+    next_token: Option<String>,
+}
+
+/// One page of `items`: at most `max_results` (1 to 50, default 50) from the offset in `token`.
+fn paginate<'a, T>(
+    items: &'a [T],
+    max_results: Option<usize>,
+    token: Option<&str>,
+) -> Result<Page<'a, T>, ApiError> {
+    let size = max_results.unwrap_or(50);
+    if !(1..=50).contains(&size) {
+        return Err(ApiError::validation("MaxResults must be between 1 and 50."));
+    }
+    let start = match token {
+        Some(token) => token
+            .parse::<usize>()
+            .map_err(|_| ApiError::new("InvalidNextToken", "The specified token is not valid."))?,
+        None => 0,
+    };
+    let start = start.min(items.len());
+    let end = (start + size).min(items.len());
+    Ok(Page {
+        items: &items[start..end],
+        next_token: (end < items.len()).then(|| end.to_string()),
+    })
+}

@@ -1,0 +1,283 @@
+//! One endpoint for the whole local stack: Automation API calls are answered by the simulator,
+//! everything else (any service, and moto's own `/moto-api`) is forwarded to moto unchanged.
+//! `/fabric-simulator/*` controls fault injection and reports call counts.
+
+use crate::api::{Api, OPERATIONS};
+use crate::engine::Caller;
+use crate::faults::{FaultSettings, Faults};
+use crate::wire::ApiError;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// The largest request body the endpoint reads.
+const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// The state every request shares.
+#[derive(Debug)]
+pub struct Simulator {
+    api: Api,
+    faults: Faults,
+    callers: Mutex<HashMap<String, String>>,
+}
+
+impl Simulator {
+    /// A simulator answering with `api`, injecting `faults`.
+    pub fn new(api: Api, faults: Faults) -> Arc<Self> {
+        Arc::new(Self {
+            api,
+            faults,
+            callers: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The API behind the endpoint.
+    pub fn api(&self) -> &Api {
+        &self.api
+    }
+
+    /// Fault injection.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+}
+
+/// Serves `simulator` on `listener` until the process ends.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    simulator: Arc<Simulator>,
+) -> std::io::Result<()> {
+    let app = axum::Router::new().fallback(move |request: Request<Body>| {
+        let simulator = Arc::clone(&simulator);
+        async move { handle(&simulator, request).await }
+    });
+    axum::serve(listener, app).await
+}
+
+async fn handle(simulator: &Simulator, request: Request<Body>) -> Response<Body> {
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(body) => body,
+        Err(error) => {
+            return plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("cannot read the request body: {error}"),
+            );
+        }
+    };
+    if let Some(control) = parts.uri.path().strip_prefix("/fabric-simulator/") {
+        return control_endpoint(simulator, &parts.method, control, &body);
+    }
+    let operation = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|target| target.to_str().ok())
+        .and_then(|target| target.strip_prefix("AmazonSSM."))
+        .filter(|operation| OPERATIONS.contains(operation))
+        .map(str::to_owned);
+    match operation {
+        Some(operation) => {
+            let answer = automation_call(simulator, &operation, &parts.headers, &body).await;
+            json_response(answer)
+        }
+        None => forward(simulator, parts.method, parts.uri, parts.headers, body).await,
+    }
+}
+
+async fn automation_call(
+    simulator: &Simulator,
+    operation: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<serde_json::Value, ApiError> {
+    let caller = caller(simulator, headers).await?;
+    let throttled = simulator
+        .faults
+        .admit(operation, &caller.account, &caller.region)
+        .await;
+    if throttled {
+        return Err(ApiError::throttled());
+    }
+    tracing::debug!(operation, account = %caller.account, region = %caller.region, "automation call");
+    simulator.api.call(operation, &caller, body).await
+}
+
+/// The caller's account (moto's `x-moto-account-id`, else the account moto's STS knows the
+/// access key by) and Region (the signature's credential scope).
+async fn caller(simulator: &Simulator, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let authorization = headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                "MissingAuthenticationTokenException",
+                "Request is missing Authentication Token",
+            )
+        })?;
+    let scope: Vec<&str> = authorization
+        .split("Credential=")
+        .nth(1)
+        .and_then(|rest| rest.split([',', ' ']).next())
+        .map(|credential| credential.split('/').collect())
+        .unwrap_or_default();
+    let (Some(access_key), Some(region)) = (scope.first(), scope.get(2)) else {
+        return Err(ApiError::new(
+            "IncompleteSignatureException",
+            "The request signature has no credential scope.",
+        ));
+    };
+    if let Some(account) = headers
+        .get("x-moto-account-id")
+        .and_then(|value| value.to_str().ok())
+    {
+        return Ok(Caller {
+            account: account.to_owned(),
+            region: (*region).to_owned(),
+        });
+    }
+    let known = simulator
+        .callers
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(*access_key)
+        .cloned();
+    let account = if let Some(account) = known {
+        account
+    } else {
+        let account = simulator
+            .api
+            .engine()
+            .moto()
+            .caller_account(access_key)
+            .await?;
+        simulator
+            .callers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert((*access_key).to_owned(), account.clone());
+        account
+    };
+    Ok(Caller {
+        account,
+        region: (*region).to_owned(),
+    })
+}
+
+fn json_response(answer: Result<serde_json::Value, ApiError>) -> Response<Body> {
+    let (status, error_type, body) = match answer {
+        Ok(value) => (StatusCode::OK, None, value),
+        Err(error) => (
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            Some(error.code),
+            error.body(),
+        ),
+    };
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        "content-type",
+        HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    headers.insert(
+        "x-amzn-requestid",
+        HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+            .unwrap_or(HeaderValue::from_static("0")),
+    );
+    if let Some(code) = error_type {
+        headers.insert("x-amzn-errortype", HeaderValue::from_static(code));
+    }
+    response
+}
+
+fn plain(status: StatusCode, text: String) -> Response<Body> {
+    let mut response = Response::new(Body::from(text));
+    *response.status_mut() = status;
+    response
+}
+
+fn control_endpoint(
+    simulator: &Simulator,
+    method: &Method,
+    path: &str,
+    body: &Bytes,
+) -> Response<Body> {
+    let json = |value: serde_json::Value| {
+        let mut response = Response::new(Body::from(value.to_string()));
+        response
+            .headers_mut()
+            .insert("content-type", HeaderValue::from_static("application/json"));
+        response
+    };
+    match (method.as_str(), path) {
+        ("GET", "health") => json(serde_json::json!({ "status": "ok" })),
+        ("GET", "faults") => {
+            json(serde_json::to_value(simulator.faults.settings()).unwrap_or_default())
+        }
+        ("POST", "faults") => match serde_json::from_slice::<FaultSettings>(body) {
+            Ok(settings) => {
+                simulator.faults.configure(settings.clone());
+                json(serde_json::to_value(settings).unwrap_or_default())
+            }
+            Err(error) => plain(
+                StatusCode::BAD_REQUEST,
+                format!("invalid fault settings: {error}"),
+            ),
+        },
+        ("GET", "stats") => {
+            json(serde_json::to_value(simulator.faults.stats()).unwrap_or_default())
+        }
+        ("POST", "stats/reset") => {
+            simulator.faults.reset_stats();
+            json(serde_json::json!({}))
+        }
+        _ => plain(
+            StatusCode::NOT_FOUND,
+            format!("no simulator endpoint {method} /fabric-simulator/{path}"),
+        ),
+    }
+}
+
+async fn forward(
+    simulator: &Simulator,
+    method: Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response<Body> {
+    let mut outgoing = reqwest::header::HeaderMap::new();
+    for (name, value) in &headers {
+        if !matches!(
+            name.as_str(),
+            "host" | "content-length" | "connection" | "transfer-encoding"
+        ) {
+            outgoing.append(name.clone(), value.clone());
+        }
+    }
+    let path = uri.path_and_query().map_or("/", |path| path.as_str());
+    let answer = match simulator
+        .api
+        .engine()
+        .moto()
+        .forward(method, path, outgoing, body.to_vec())
+        .await
+    {
+        Ok(answer) => answer,
+        Err(error) => return plain(StatusCode::BAD_GATEWAY, error.message),
+    };
+    let status = answer.status();
+    let answer_headers = answer.headers().clone();
+    let bytes = answer.bytes().await.unwrap_or_default();
+    let mut response = Response::new(Body::from(bytes));
+    *response.status_mut() = status;
+    for (name, value) in &answer_headers {
+        if !matches!(
+            name.as_str(),
+            "content-length" | "connection" | "transfer-encoding"
+        ) {
+            response.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    response
+}

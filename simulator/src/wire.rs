@@ -1,0 +1,177 @@
+//! The Automation API's shapes on the wire (AWS JSON 1.1, `PascalCase`, epoch-second timestamps)
+//! and its error responses (`{"__type": ..., "message": ...}` with HTTP 400).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Runbook parameters and outputs: name -> values.
+pub type Parameters = BTreeMap<String, Vec<String>>;
+
+/// SSM's `Target`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct WireTarget {
+    /// `tag:<key>`, `tag-key`, `ResourceGroup`, `ParameterValues`.
+    pub key: String,
+    /// The values.
+    #[serde(default)]
+    pub values: Vec<String>,
+}
+
+/// SSM's `TargetLocation`, every field.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct WireTargetLocation {
+    /// Account and OU ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<String>,
+    /// Regions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
+    /// Location concurrency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_location_max_concurrency: Option<String>,
+    /// Location error threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_location_max_errors: Option<String>,
+    /// The role assumed in each account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_role_name: Option<String>,
+    /// An alarm for the location (kept and echoed, not polled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_location_alarm_configuration: Option<Value>,
+    /// Walk child OUs too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_child_organization_units: Option<bool>,
+    /// Accounts and OUs left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_accounts: Vec<String>,
+    /// What to act on in each location.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<WireTarget>,
+    /// Target concurrency in each location.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets_max_concurrency: Option<String>,
+    /// Target error threshold in each location.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets_max_errors: Option<String>,
+}
+
+/// `StartAutomationExecution`'s request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StartRequest {
+    /// Name or ARN.
+    #[serde(default)]
+    pub document_name: String,
+    /// `$DEFAULT`, `$LATEST` or a number.
+    #[serde(default)]
+    pub document_version: Option<String>,
+    /// Runbook parameters.
+    #[serde(default)]
+    pub parameters: Parameters,
+    /// Idempotency token.
+    #[serde(default)]
+    pub client_token: Option<String>,
+    /// `Auto` or `Interactive`.
+    #[serde(default)]
+    pub mode: Option<String>,
+    /// The parameter targets fill.
+    #[serde(default)]
+    pub target_parameter_name: Option<String>,
+    /// What to act on.
+    #[serde(default)]
+    pub targets: Vec<WireTarget>,
+    /// Explicit parameter maps, one child each.
+    #[serde(default)]
+    pub target_maps: Vec<BTreeMap<String, Vec<String>>>,
+    /// Target concurrency.
+    #[serde(default)]
+    pub max_concurrency: Option<String>,
+    /// Target error threshold.
+    #[serde(default)]
+    pub max_errors: Option<String>,
+    /// Where to run.
+    #[serde(default)]
+    pub target_locations: Vec<WireTargetLocation>,
+    /// Tags (kept, not used).
+    #[serde(default)]
+    pub tags: Option<Value>,
+    /// Alarm configuration (kept, not polled).
+    #[serde(default)]
+    pub alarm_configuration: Option<Value>,
+    /// Target locations from S3 (not supported by the simulator).
+    #[serde(default, rename = "TargetLocationsURL")]
+    pub target_locations_url: Option<String>,
+}
+
+/// One error of the API, as it travels on the wire (the crate's failures of its own are
+/// [`crate::stack::StackError`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The error's shape name, e.g. `AutomationExecutionNotFoundException`.
+    pub code: &'static str,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl ApiError {
+    /// An error named `code`.
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// SSM's `ValidationException`.
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new("ValidationException", message)
+    }
+
+    /// The throttling error every AWS JSON service returns.
+    pub fn throttled() -> Self {
+        Self::new("ThrottlingException", "Rate exceeded")
+    }
+
+    /// An error of the simulator itself (moto did not answer...): HTTP 500.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new("InternalServerError", message)
+    }
+
+    /// The HTTP status the error travels with.
+    pub fn status(&self) -> u16 {
+        if self.code == "InternalServerError" {
+            500
+        } else {
+            400
+        }
+    }
+
+    /// The JSON body of the error response.
+    pub fn body(&self) -> Value {
+        serde_json::json!({ "__type": self.code, "message": self.message })
+    }
+}
+
+/// Reads a request body as `T`, refusing it as SSM would.
+pub fn parse_request<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let body = if body.is_empty() {
+        b"{}".as_slice()
+    } else {
+        body
+    };
+    serde_json::from_slice(body).map_err(|error| {
+        ApiError::new(
+            "SerializationException",
+            format!("cannot read the request: {error}"),
+        )
+    })
+}
