@@ -21,6 +21,8 @@ ADMINISTRATION_ROLE = "AWS-SystemsManager-AutomationAdministrationRole"
 EXECUTION_ROLE = "AWS-SystemsManager-AutomationExecutionRole"
 BEHAVIOUR_TAG = "fabric-simulator"
 DOCUMENTS = pathlib.Path(__file__).parent / "documents"
+# One of the images moto knows in every Region (looking one up costs most of a second a call).
+IMAGE = "ami-12c6146b"
 # OU tree: name -> parent name (None: the root). Accounts go round-robin into the leaves.
 OUS = {
     "Workloads": None,
@@ -34,14 +36,33 @@ OUS = {
 LEAVES = ["Production", "Development", "Infrastructure", "Experiments", "Canary"]
 
 
+SESSIONS = {}
+CLIENTS = {}
+
+
+def client(endpoint, service, account=None, region="us-east-1"):
+    """A client of `service` in `region` as `account` (made once: a boto3 client costs ~0.1 s)."""
+    key = (service, account or CENTRAL, region)
+    if key not in CLIENTS:
+        CLIENTS[key] = session(endpoint, account).client(service, endpoint_url=endpoint, region_name=region)
+    return CLIENTS[key]
+
+
 def session(endpoint, account=None):
-    """A boto3 session for the central account, or for `account` through STS."""
+    """A boto3 session for the central account, or for `account` through STS (made once)."""
+    key = account or CENTRAL
+    if key not in SESSIONS:
+        SESSIONS[key] = new_session(endpoint, account)
+    return SESSIONS[key]
+
+
+def new_session(endpoint, account):
     base = boto3.session.Session(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
     )
     if account is None or account == CENTRAL:
         return base
-    credentials = base.client("sts", endpoint_url=endpoint).assume_role(
+    credentials = client(endpoint, "sts").assume_role(
         RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
         RoleSessionName="fabric-seed",
     )["Credentials"]
@@ -98,8 +119,7 @@ def create_documents(endpoint, regions):
     names = []
     for path in sorted(DOCUMENTS.glob("*.json")):
         for region in regions:
-            ssm = session(endpoint).client("ssm", endpoint_url=endpoint, region_name=region)
-            ssm.create_document(
+            client(endpoint, "ssm", region=region).create_document(
                 Name=path.stem, Content=path.read_text(), DocumentType="Automation", DocumentFormat="JSON"
             )
         names.append(path.stem)
@@ -107,8 +127,7 @@ def create_documents(endpoint, regions):
 
 
 def create_administration_role(endpoint):
-    iam = session(endpoint).client("iam", endpoint_url=endpoint)
-    iam.create_role(
+    client(endpoint, "iam").create_role(
         RoleName=ADMINISTRATION_ROLE,
         AssumeRolePolicyDocument=trust_policy({"Service": "ssm.amazonaws.com"}),
     )
@@ -118,23 +137,21 @@ def create_member_resources(endpoint, account, regions, per_location):
     """Tagged instances and the WebServers resource group in every Region of `account`."""
     instances = {}
     for region in regions:
-        member = session(endpoint, account)
-        ec2 = member.client("ec2", endpoint_url=endpoint, region_name=region)
-        image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+        ec2 = client(endpoint, "ec2", account, region)
         ids = []
         for number in range(per_location):
             tags = [{"Key": "Patch", "Value": "true"}, {"Key": "Role", "Value": "web"}]
             if number == 0:
                 tags.append({"Key": "Name", "Value": "WebServers"})
             reservation = ec2.run_instances(
-                ImageId=image,
+                ImageId=IMAGE,
                 MinCount=1,
                 MaxCount=1,
                 InstanceType="t3.micro",
                 TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
             )
             ids.append(reservation["Instances"][0]["InstanceId"])
-        member.client("resource-groups", endpoint_url=endpoint, region_name=region).create_group(
+        client(endpoint, "resource-groups", account, region).create_group(
             Name="WebServers",
             ResourceQuery={
                 "Type": "TAG_FILTERS_1_0",
@@ -154,14 +171,14 @@ def onboard(endpoint, accounts, documents, regions, without_role):
     """What onboarding does: share every document in every Region, deploy the execution role."""
     ids = [account["id"] for account in accounts]
     for region in regions:
-        ssm = session(endpoint).client("ssm", endpoint_url=endpoint, region_name=region)
+        ssm = client(endpoint, "ssm", region=region)
         for document in documents:
             for start in range(0, len(ids), 20):
                 ssm.modify_document_permission(
                     Name=document, PermissionType="Share", AccountIdsToAdd=ids[start : start + 20]
                 )
     for account in accounts[: len(accounts) - without_role]:
-        session(endpoint, account["id"]).client("iam", endpoint_url=endpoint).create_role(
+        client(endpoint, "iam", account["id"]).create_role(
             RoleName=EXECUTION_ROLE,
             AssumeRolePolicyDocument=trust_policy(
                 {"AWS": f"arn:aws:iam::{CENTRAL}:role/{ADMINISTRATION_ROLE}"}
@@ -194,7 +211,7 @@ def main():
     if args.accounts < 1 or not regions:
         parser.error("seed at least one account in at least one Region")
 
-    org = session(args.endpoint).client("organizations", endpoint_url=args.endpoint)
+    org = client(args.endpoint, "organizations")
     organization_id, root, ous = create_organization(org)
     accounts = create_accounts(org, root, ous, args.accounts)
     documents = create_documents(args.endpoint, regions)
@@ -209,9 +226,7 @@ def main():
     failing = []
     for account in accounts[: args.failing_instances]:
         instance = account["instances"][regions[0]][0]
-        session(args.endpoint, account["id"]).client(
-            "ec2", endpoint_url=args.endpoint, region_name=regions[0]
-        ).create_tags(Resources=[instance], Tags=[{"Key": BEHAVIOUR_TAG, "Value": "fail"}])
+        client(args.endpoint, "ec2", account["id"], regions[0]).create_tags(Resources=[instance], Tags=[{"Key": BEHAVIOUR_TAG, "Value": "fail"}])
         failing.append({"account": account["id"], "region": regions[0], "instance": instance})
 
     summary = {
