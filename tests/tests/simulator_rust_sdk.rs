@@ -112,7 +112,7 @@ async fn when_a_run_covers_the_organization_then_each_location_gets_its_own_outc
         parent
             .automation_execution_status
             .as_ref()
-            .map(|s| s.as_str()),
+            .map(aws_sdk_ssm::types::AutomationExecutionStatus::as_str),
         Some("Failed")
     );
     let counters = parent
@@ -123,7 +123,16 @@ async fn when_a_run_covers_the_organization_then_each_location_gets_its_own_outc
     assert_eq!(counters.success_steps, 7);
     assert_eq!(counters.failed_steps, 3);
 
-    // The child of a successful location lives in its account and Region only.
+    assert_child_lives_only_in_its_location(endpoint, &ssm, &id, steps).await;
+}
+
+/// The child of a successful location is visible to its own account and Region only.
+async fn assert_child_lives_only_in_its_location(
+    endpoint: &str,
+    ssm: &aws_sdk_ssm::Client,
+    parent_id: &str,
+    steps: &[aws_sdk_ssm::types::StepExecution],
+) {
     let step = steps
         .iter()
         .find(|step| status(step) == "Success")
@@ -143,7 +152,7 @@ async fn when_a_run_covers_the_organization_then_each_location_gets_its_own_outc
         .expect("child");
     assert_eq!(
         child.parent_automation_execution_id.as_deref(),
-        Some(id.as_str())
+        Some(parent_id)
     );
     assert_eq!(
         child
@@ -229,7 +238,7 @@ async fn when_a_start_is_retried_with_its_client_token_then_one_execution_exists
 
 /// The error code of a failed call, as the SDK read it.
 fn code<E: aws_sdk_ssm::error::ProvideErrorMetadata, R>(
-    error: aws_sdk_ssm::error::SdkError<E, R>,
+    error: &aws_sdk_ssm::error::SdkError<E, R>,
 ) -> String {
     use aws_sdk_ssm::error::ProvideErrorMetadata as _;
     error.code().unwrap_or_default().to_owned()
@@ -246,14 +255,14 @@ async fn when_requests_are_invalid_or_throttled_then_errors_have_ssm_shapes() {
         .send()
         .await
         .expect_err("an unknown document");
-    assert_eq!(code(missing), "AutomationDefinitionNotFoundException");
+    assert_eq!(code(&missing), "AutomationDefinitionNotFoundException");
     let unknown = ssm
         .get_automation_execution()
         .automation_execution_id("00000000-0000-0000-0000-000000000000")
         .send()
         .await
         .expect_err("an unknown execution");
-    assert_eq!(code(unknown), "AutomationExecutionNotFoundException");
+    assert_eq!(code(&unknown), "AutomationExecutionNotFoundException");
 
     org.stack.simulator().faults().configure(FaultSettings {
         throttle_rate: 1.0,
@@ -267,7 +276,7 @@ async fn when_requests_are_invalid_or_throttled_then_errors_have_ssm_shapes() {
         .send()
         .await
         .expect_err("every call is throttled");
-    assert_eq!(code(throttled), "ThrottlingException");
+    assert_eq!(code(&throttled), "ThrottlingException");
     let stats = org.stack.simulator().faults().stats();
     assert_eq!(
         stats.throttled.get("DescribeAutomationExecutions"),
