@@ -75,6 +75,29 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// An AWS call failed. `retryable` says whether trying again later can help (throttling,
+    /// a transient fault), so callers and state machines retry only those.
+    #[error("{service} {operation} failed{}: {message}", code.as_deref().map(|code| format!(" ({code})")).unwrap_or_default())]
+    Aws {
+        /// The service, e.g. `ssm`.
+        service: &'static str,
+        /// The operation, e.g. `StartAutomationExecution`.
+        operation: &'static str,
+        /// AWS's error code, when there was one.
+        code: Option<String>,
+        /// What AWS (or the transport) said.
+        message: String,
+        /// Whether the same call may succeed later.
+        retryable: bool,
+    },
+
+    /// A run cannot be planned or carried out as asked (an unknown profile, nothing to run...).
+    #[error("cannot run: {problem}")]
+    Run {
+        /// What is wrong.
+        problem: String,
+    },
+
     /// An input is larger than the fabric accepts.
     #[error("{what} is {size} bytes, more than the {limit} bytes the fabric accepts")]
     TooLarge {
@@ -100,6 +123,11 @@ impl Error {
             Self::InvalidRunRequest { .. } => "Fabric.InvalidRunRequest",
             Self::Read { .. } => "Fabric.Read",
             Self::TooLarge { .. } => "Fabric.TooLarge",
+            Self::Aws {
+                retryable: true, ..
+            } => "Fabric.Retryable",
+            Self::Aws { .. } => "Fabric.Aws",
+            Self::Run { .. } => "Fabric.Run",
         }
     }
 
@@ -115,8 +143,21 @@ impl Error {
             | Self::InvalidRunRequest { .. }
             | Self::TooLarge { .. }
             // The user named a file that cannot be read.
-            | Self::Read { .. } => true,
+            | Self::Read { .. }
+            | Self::Run { .. } => true,
+            Self::Aws { .. } => false,
         }
+    }
+
+    /// True when the same call may succeed later (throttling, a transient AWS fault).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::Aws {
+                retryable: true,
+                ..
+            }
+        )
     }
 
     /// An [`Error::InvalidValue`] that repeats at most the first characters of `value`.

@@ -2,13 +2,20 @@
 //! Region they must run in, from one central account.
 //!
 //! The flow the modules follow: [`events`] turn what AWS sends into a [`events::Trigger`];
-//! [`config`] says what to share, where, and which runbooks make up a run profile; [`model`]
-//! holds the values all of them speak in.
+//! [`config`] says what to share, where, and which runbooks make up a run profile; [`plan`]
+//! resolves a run into locations; [`runs`] starts, follows and collects it; [`report`] stores
+//! and publishes the result. [`model`] holds the values all of them speak in, [`ports`] what
+//! they need from AWS, and [`aws`] the adapters that provide it.
 #![deny(missing_docs)]
 
+pub mod aws;
 pub mod config;
 pub mod error;
 pub mod events;
 pub mod model;
+pub mod plan;
+pub mod ports;
+pub mod report;
+pub mod runs;
 
 pub use error::{Error, Result};

@@ -234,8 +234,14 @@ impl Engine {
     ) -> Result<String, ApiError> {
         check_request(&request)?;
         if let Some(token) = &request.client_token {
+            // SSM compares tokens without regard to case.
+            let token = token.to_ascii_lowercase();
             let key = (caller.account.clone(), caller.region.clone(), token.clone());
-            let fingerprint = serde_json::to_string(&request).unwrap_or_default();
+            let fingerprint = serde_json::to_string(&StartRequest {
+                client_token: Some(token),
+                ..request.clone()
+            })
+            .unwrap_or_default();
             if let Some((seen, id)) = lock(&self.client_tokens).get(&key) {
                 return if *seen == fingerprint {
                     Ok(id.clone())
@@ -303,7 +309,13 @@ impl Engine {
     pub fn stop(&self, caller: &Caller, id: &str) -> Result<(), ApiError> {
         let execution = self.execution(caller, id)?;
         if execution.status.is_final() {
-            return Ok(());
+            return Err(ApiError::new(
+                "InvalidAutomationStatusUpdateException",
+                format!(
+                    "Automation execution {id} is {:?} and can no longer be stopped.",
+                    execution.status
+                ),
+            ));
         }
         let mut executions = lock(&self.executions);
         let mut pending = vec![id.to_owned()];
@@ -1123,6 +1135,11 @@ impl Engine {
                 Duration::ZERO
             };
             tokio::time::sleep(step_duration + extra).await;
+            if self.cancelled(&execution.id) {
+                self.set_step(&execution.id, index, AutomationStatus::Cancelled, None);
+                self.finish(&execution.id, AutomationStatus::Cancelled, None);
+                return AutomationStatus::Cancelled;
+            }
             if index == 0 && behaviour.fail {
                 let target = execution.target.as_deref().unwrap_or("the target");
                 let message = format!(
@@ -1288,6 +1305,16 @@ fn parse_document_arn(value: &str) -> Option<(String, String, String)> {
     ))
 }
 
+/// True for the UUID form SSM requires of client tokens (any case).
+fn is_uuid(value: &str) -> bool {
+    let groups: Vec<&str> = value.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(group, len)| group.len() == len && group.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// SSM's request checks, before anything is created.
 fn check_request(request: &StartRequest) -> Result<(), ApiError> {
     let name = &request.document_name;
@@ -1299,6 +1326,13 @@ fn check_request(request: &StartRequest) -> Result<(), ApiError> {
         return Err(ApiError::validation(format!(
             "1 validation error detected: Value '{name}' at 'documentName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9_\\-.:/]{{3,128}}$"
         )));
+    }
+    if let Some(token) = &request.client_token {
+        if !is_uuid(token) {
+            return Err(ApiError::validation(format!(
+                "1 validation error detected: Value '{token}' at 'clientToken' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-fA-F0-9]{{8}}-[a-fA-F0-9]{{4}}-[a-fA-F0-9]{{4}}-[a-fA-F0-9]{{4}}-[a-fA-F0-9]{{12}}"
+            )));
+        }
     }
     if request.target_locations_url.is_some() {
         return Err(ApiError::validation(

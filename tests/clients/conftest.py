@@ -242,9 +242,11 @@ def control(endpoint, path, body=None):
 
 
 def _aws_cli():
-    for candidate in (pathlib.Path(sys.executable).parent / "aws", REPO / ".local/venv/bin/aws"):
+    """The project's `aws` (its shebang is the virtualenv's Python), else the one beside the
+    Python running the tests."""
+    for candidate in (REPO / ".local/venv/bin/aws", pathlib.Path(sys.executable).parent / "aws"):
         if candidate.exists():
-            return [sys.executable, str(candidate)]
+            return [str(candidate)]
     pytest.fail("the AWS CLI is not installed in the project's virtualenv (.local/venv/bin/aws)", pytrace=False)
 
 

@@ -1,0 +1,102 @@
+//! [`Directory`] over AWS Organizations: accounts under an OU or the root, nested OUs walked
+//! breadth-first, every page read.
+
+use super::aws_error;
+use crate::Result;
+use crate::model::{AccountId, OuId};
+use crate::ports::{AccountStatus, Directory, OrgAccount};
+use async_trait::async_trait;
+use aws_sdk_organizations::Client;
+use aws_sdk_organizations::types::{Account, AccountStatus as SdkAccountStatus};
+
+/// The organization, read from its management (or delegated administrator) account.
+#[derive(Debug, Clone)]
+pub struct OrganizationsDirectory {
+    client: Client,
+}
+
+impl OrganizationsDirectory {
+    /// A directory over `client`.
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+}
+
+fn org_account(account: &Account) -> Option<OrgAccount> {
+    let id = AccountId::new(account.id()?).ok()?;
+    let status = match account.status() {
+        Some(SdkAccountStatus::Active) => AccountStatus::Active,
+        Some(SdkAccountStatus::Suspended) => AccountStatus::Suspended,
+        Some(SdkAccountStatus::PendingClosure) => AccountStatus::PendingClosure,
+        Some(other) => AccountStatus::Other(other.as_str().to_owned()),
+        None => AccountStatus::Other("unknown".to_owned()),
+    };
+    Some(OrgAccount {
+        id,
+        name: account.name().unwrap_or_default().to_owned(),
+        status,
+    })
+}
+
+#[async_trait]
+impl Directory for OrganizationsDirectory {
+    #[tracing::instrument(skip(self))]
+    async fn accounts_under(&self, parent: &OuId, recursive: bool) -> Result<Vec<OrgAccount>> {
+        let mut accounts = Vec::new();
+        let mut parents = std::collections::VecDeque::from([parent.as_str().to_owned()]);
+        while let Some(parent) = parents.pop_front() {
+            let mut pages = self
+                .client
+                .list_accounts_for_parent()
+                .parent_id(&parent)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page =
+                    page.map_err(|e| aws_error("organizations", "ListAccountsForParent", e))?;
+                accounts.extend(page.accounts().iter().filter_map(org_account));
+            }
+            if recursive {
+                let mut pages = self
+                    .client
+                    .list_organizational_units_for_parent()
+                    .parent_id(&parent)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    let page = page.map_err(|e| {
+                        aws_error("organizations", "ListOrganizationalUnitsForParent", e)
+                    })?;
+                    parents.extend(
+                        page.organizational_units()
+                            .iter()
+                            .filter_map(|unit| unit.id())
+                            .map(str::to_owned),
+                    );
+                }
+            }
+        }
+        Ok(accounts)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn account(&self, id: &AccountId) -> Result<Option<OrgAccount>> {
+        match self
+            .client
+            .describe_account()
+            .account_id(id.as_str())
+            .send()
+            .await
+        {
+            Ok(answer) => Ok(answer.account().and_then(org_account)),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(aws_sdk_organizations::operation::describe_account::DescribeAccountError::is_account_not_found_exception) =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(aws_error("organizations", "DescribeAccount", error)),
+        }
+    }
+}

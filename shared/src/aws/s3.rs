@@ -1,0 +1,69 @@
+//! [`ReportStore`] over S3: one object per report, JSON.
+
+use super::aws_error;
+use crate::Result;
+use crate::ports::ReportStore;
+use async_trait::async_trait;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
+
+/// Reports in one bucket, under a prefix.
+#[derive(Debug, Clone)]
+pub struct S3ReportStore {
+    client: Client,
+    bucket: String,
+    prefix: String,
+}
+
+impl S3ReportStore {
+    /// Reports in `bucket`, keys starting with `prefix`.
+    pub fn new(client: Client, bucket: impl Into<String>, prefix: impl Into<String>) -> Self {
+        Self {
+            client,
+            bucket: bucket.into(),
+            prefix: prefix.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl ReportStore for S3ReportStore {
+    #[tracing::instrument(skip(self, body), fields(bytes = body.len()))]
+    async fn put(&self, key: &str, body: Vec<u8>) -> Result<String> {
+        let key = format!("{}{key}", self.prefix);
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .content_type("application/json")
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| aws_error("s3", "PutObject", e))?;
+        Ok(format!("s3://{}/{key}", self.bucket))
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn get(&self, key: &str) -> Result<Vec<u8>> {
+        let object = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(format!("{}{key}", self.prefix))
+            .send()
+            .await
+            .map_err(|e| aws_error("s3", "GetObject", e))?;
+        let bytes = object
+            .body
+            .collect()
+            .await
+            .map_err(|error| crate::Error::Aws {
+                service: "s3",
+                operation: "GetObject",
+                code: None,
+                message: error.to_string(),
+                retryable: true,
+            })?;
+        Ok(bytes.to_vec())
+    }
+}

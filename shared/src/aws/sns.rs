@@ -1,0 +1,53 @@
+//! [`Notifier`] over SNS: subject, message and string attributes for subscription filters.
+
+use super::aws_error;
+use crate::Result;
+use crate::ports::{Notification, Notifier};
+use async_trait::async_trait;
+use aws_sdk_sns::Client;
+use aws_sdk_sns::types::MessageAttributeValue;
+
+/// Publishes to one topic.
+#[derive(Debug, Clone)]
+pub struct SnsNotifier {
+    client: Client,
+    topic_arn: String,
+}
+
+impl SnsNotifier {
+    /// Publishes to `topic_arn`.
+    pub fn new(client: Client, topic_arn: impl Into<String>) -> Self {
+        Self {
+            client,
+            topic_arn: topic_arn.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl Notifier for SnsNotifier {
+    #[tracing::instrument(skip(self, notification), fields(subject = %notification.subject))]
+    async fn publish(&self, notification: &Notification) -> Result<String> {
+        let mut request = self
+            .client
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .subject(&notification.subject)
+            .message(&notification.message);
+        for (name, value) in &notification.attributes {
+            let attribute = MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(value)
+                .build()
+                .map_err(|error| crate::Error::Run {
+                    problem: format!("message attribute {name}: {error}"),
+                })?;
+            request = request.message_attributes(name, attribute);
+        }
+        let answer = request
+            .send()
+            .await
+            .map_err(|e| aws_error("sns", "Publish", e))?;
+        Ok(answer.message_id().unwrap_or_default().to_owned())
+    }
+}

@@ -1,0 +1,265 @@
+//! [`Automation`] over SSM in one account and Region: starts (idempotent by client token),
+//! execution state, a parent's per-location steps and a rate-controlled execution's children.
+
+use super::aws_error;
+use crate::model::{AccountId, AutomationStatus, Location, Parameters, Region, TargetLocation};
+use crate::ports::{Automation, ExecutionState, LocationStep, StartAutomation, TargetExecution};
+use crate::{Error, Result};
+use async_trait::async_trait;
+use aws_sdk_ssm::Client;
+use aws_sdk_ssm::types::{
+    Alarm, AlarmConfiguration, AutomationExecutionFilter, AutomationExecutionFilterKey, Target,
+    TargetLocation as SdkTargetLocation,
+};
+use std::collections::HashMap;
+
+/// SSM Automation through one client (one account, one Region).
+#[derive(Debug, Clone)]
+pub struct SsmAutomation {
+    client: Client,
+}
+
+impl SsmAutomation {
+    /// Automation through `client`.
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+}
+
+fn status(value: Option<&str>) -> Result<AutomationStatus> {
+    let value = value.unwrap_or("Pending");
+    serde_json::from_value(serde_json::Value::String(value.to_owned())).map_err(|_| Error::Aws {
+        service: "ssm",
+        operation: "GetAutomationExecution",
+        code: None,
+        message: format!("SSM reported an automation status the fabric does not know: {value}"),
+        retryable: false,
+    })
+}
+
+fn parameters(map: Option<&HashMap<String, Vec<String>>>) -> Parameters {
+    map.map(|map| map.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default()
+}
+
+fn sdk_target_location(location: &TargetLocation) -> SdkTargetLocation {
+    let alarm = location
+        .target_location_alarm_configuration
+        .as_ref()
+        .map(|alarm| {
+            AlarmConfiguration::builder()
+                .ignore_poll_alarm_failure(alarm.ignore_poll_alarm_failure)
+                .alarms(
+                    Alarm::builder()
+                        .name(&alarm.alarm)
+                        .build()
+                        .unwrap_or_else(|_| unreachable!("name is set")),
+                )
+                .build()
+                .unwrap_or_else(|_| unreachable!("alarms are set"))
+        });
+    SdkTargetLocation::builder()
+        .set_accounts(Some(
+            location.accounts.iter().map(ToString::to_string).collect(),
+        ))
+        .set_regions(Some(
+            location.regions.iter().map(ToString::to_string).collect(),
+        ))
+        .execution_role_name(location.execution_role().as_str())
+        .set_target_location_max_concurrency(
+            location
+                .target_location_max_concurrency
+                .map(|c| c.to_string()),
+        )
+        .set_target_location_max_errors(location.target_location_max_errors.map(|e| e.to_string()))
+        .set_target_location_alarm_configuration(alarm)
+        .include_child_organization_units(location.include_child_organization_units)
+        .set_exclude_accounts((!location.exclude_accounts.is_empty()).then(|| {
+            location
+                .exclude_accounts
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        }))
+        .set_targets(location.targets.clone().map(|target| {
+            let target = crate::model::SsmTarget::from(target);
+            vec![
+                Target::builder()
+                    .key(target.key)
+                    .set_values(Some(target.values))
+                    .build(),
+            ]
+        }))
+        .set_targets_max_concurrency(location.targets_max_concurrency.map(|c| c.to_string()))
+        .set_targets_max_errors(location.targets_max_errors.map(|e| e.to_string()))
+        .build()
+}
+
+fn location_of(location: Option<&SdkTargetLocation>) -> Option<Location> {
+    let location = location?;
+    let account = AccountId::new(location.accounts().first()?.as_str()).ok()?;
+    let region = Region::new(location.regions().first()?.as_str()).ok()?;
+    Some(Location::new(account, region))
+}
+
+#[async_trait]
+impl Automation for SsmAutomation {
+    #[tracing::instrument(skip(self, request), fields(document = %request.document, client_token = %request.client_token))]
+    async fn start(&self, request: &StartAutomation) -> Result<String> {
+        let alarm = request.alarm.as_ref().map(|(name, ignore)| {
+            AlarmConfiguration::builder()
+                .ignore_poll_alarm_failure(*ignore)
+                .alarms(
+                    Alarm::builder()
+                        .name(name)
+                        .build()
+                        .unwrap_or_else(|_| unreachable!("name is set")),
+                )
+                .build()
+                .unwrap_or_else(|_| unreachable!("alarms are set"))
+        });
+        let answer = self
+            .client
+            .start_automation_execution()
+            .document_name(&request.document)
+            .set_document_version(request.document_version.clone())
+            .set_parameters((!request.parameters.is_empty()).then(|| {
+                request
+                    .parameters
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            }))
+            .set_target_parameter_name(request.target_parameter_name.clone())
+            .set_targets((!request.targets.is_empty()).then(|| {
+                request
+                    .targets
+                    .iter()
+                    .map(|(key, values)| {
+                        Target::builder()
+                            .key(key)
+                            .set_values(Some(values.clone()))
+                            .build()
+                    })
+                    .collect()
+            }))
+            .set_max_concurrency(request.max_concurrency.clone())
+            .set_max_errors(request.max_errors.clone())
+            .set_target_locations((!request.target_locations.is_empty()).then(|| {
+                request
+                    .target_locations
+                    .iter()
+                    .map(sdk_target_location)
+                    .collect()
+            }))
+            .set_alarm_configuration(alarm)
+            .client_token(&request.client_token)
+            .send()
+            .await
+            .map_err(|e| aws_error("ssm", "StartAutomationExecution", e))?;
+        answer
+            .automation_execution_id()
+            .map(str::to_owned)
+            .ok_or_else(|| Error::Aws {
+                service: "ssm",
+                operation: "StartAutomationExecution",
+                code: None,
+                message: "SSM returned no execution id".to_owned(),
+                retryable: false,
+            })
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn execution(&self, id: &str) -> Result<ExecutionState> {
+        let answer = self
+            .client
+            .get_automation_execution()
+            .automation_execution_id(id)
+            .send()
+            .await
+            .map_err(|e| aws_error("ssm", "GetAutomationExecution", e))?;
+        let execution = answer.automation_execution().ok_or_else(|| Error::Aws {
+            service: "ssm",
+            operation: "GetAutomationExecution",
+            code: None,
+            message: format!("SSM returned no execution for {id}"),
+            retryable: false,
+        })?;
+        Ok(ExecutionState {
+            status: status(
+                execution
+                    .automation_execution_status()
+                    .map(aws_sdk_ssm::types::AutomationExecutionStatus::as_str),
+            )?,
+            failure_message: execution.failure_message().map(str::to_owned),
+            outputs: parameters(execution.outputs()),
+            resolved_targets: execution
+                .resolved_targets()
+                .map(|targets| targets.parameter_values().to_vec())
+                .unwrap_or_default(),
+        })
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn location_steps(&self, parent_id: &str) -> Result<Vec<LocationStep>> {
+        let mut steps = Vec::new();
+        let mut pages = self
+            .client
+            .describe_automation_step_executions()
+            .automation_execution_id(parent_id)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("ssm", "DescribeAutomationStepExecutions", e))?;
+            for step in page.step_executions() {
+                steps.push(LocationStep {
+                    location: location_of(step.target_location()),
+                    status: status(
+                        step.step_status()
+                            .map(aws_sdk_ssm::types::AutomationExecutionStatus::as_str),
+                    )?,
+                    failure_message: step.failure_message().map(str::to_owned),
+                    child_execution_id: step
+                        .outputs()
+                        .and_then(|outputs| outputs.get("ExecutionId"))
+                        .and_then(|ids| ids.first())
+                        .cloned(),
+                });
+            }
+        }
+        Ok(steps)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn target_executions(&self, parent_id: &str) -> Result<Vec<TargetExecution>> {
+        let filter = AutomationExecutionFilter::builder()
+            .key(AutomationExecutionFilterKey::ParentExecutionId)
+            .values(parent_id)
+            .build()
+            .map_err(|error| Error::Run {
+                problem: error.to_string(),
+            })?;
+        let mut children = Vec::new();
+        let mut pages = self
+            .client
+            .describe_automation_executions()
+            .filters(filter)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("ssm", "DescribeAutomationExecutions", e))?;
+            for child in page.automation_execution_metadata_list() {
+                children.push(TargetExecution {
+                    target: child.target().unwrap_or_default().to_owned(),
+                    status: status(
+                        child
+                            .automation_execution_status()
+                            .map(aws_sdk_ssm::types::AutomationExecutionStatus::as_str),
+                    )?,
+                    failure_message: child.failure_message().map(str::to_owned),
+                });
+            }
+        }
+        Ok(children)
+    }
+}

@@ -1,0 +1,94 @@
+//! [`Locations`] through STS: the fabric assumes its read role in each target account once,
+//! keeps the credentials until shortly before they expire, and reuses them for every Region.
+
+use super::{SsmAutomation, aws_error};
+use crate::model::{AccountId, Region, RoleName};
+use crate::ports::{Automation, Locations};
+use crate::{Error, Result};
+use async_trait::async_trait;
+use aws_config::SdkConfig;
+use aws_sdk_sts::config::Credentials;
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+use tokio::sync::Mutex;
+
+/// Credentials are renewed when they have less than this left.
+const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(300);
+
+/// Automation in member accounts, through `role_name` assumed in each.
+#[derive(Debug)]
+pub struct AssumedRoleLocations {
+    base: SdkConfig,
+    sts: aws_sdk_sts::Client,
+    role_name: RoleName,
+    session_name: String,
+    cache: Mutex<HashMap<AccountId, Credentials>>,
+}
+
+impl AssumedRoleLocations {
+    /// Locations reached by assuming `role_name`, from the credentials in `base`.
+    pub fn new(base: &SdkConfig, role_name: RoleName) -> Self {
+        Self {
+            base: base.clone(),
+            sts: aws_sdk_sts::Client::new(base),
+            role_name,
+            session_name: "automation-fabric".to_owned(),
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    async fn credentials(&self, account: &AccountId) -> Result<Credentials> {
+        let mut cache = self.cache.lock().await;
+        if let Some(credentials) = cache.get(account) {
+            let fresh = credentials
+                .expiry()
+                .is_none_or(|expiry| expiry > SystemTime::now() + RENEW_BEFORE_EXPIRY);
+            if fresh {
+                return Ok(credentials.clone());
+            }
+        }
+        let answer = self
+            .sts
+            .assume_role()
+            .role_arn(format!("arn:aws:iam::{account}:role/{}", self.role_name))
+            .role_session_name(&self.session_name)
+            .send()
+            .await
+            .map_err(|e| aws_error("sts", "AssumeRole", e))?;
+        let assumed = answer.credentials().ok_or_else(|| Error::Aws {
+            service: "sts",
+            operation: "AssumeRole",
+            code: None,
+            message: format!("STS returned no credentials for account {account}"),
+            retryable: false,
+        })?;
+        let expiry = SystemTime::try_from(*assumed.expiration()).ok();
+        let credentials = Credentials::new(
+            assumed.access_key_id(),
+            assumed.secret_access_key(),
+            Some(assumed.session_token().to_owned()),
+            expiry,
+            "automation-fabric-assumed-role",
+        );
+        cache.insert(account.clone(), credentials.clone());
+        Ok(credentials)
+    }
+}
+
+#[async_trait]
+impl Locations for AssumedRoleLocations {
+    async fn automation_in(
+        &self,
+        account: &AccountId,
+        region: &Region,
+    ) -> Result<Box<dyn Automation>> {
+        let credentials = self.credentials(account).await?;
+        let config = aws_sdk_ssm::config::Builder::from(&self.base)
+            .region(aws_sdk_ssm::config::Region::new(region.to_string()))
+            .credentials_provider(credentials)
+            .build();
+        Ok(Box::new(SsmAutomation::new(
+            aws_sdk_ssm::Client::from_conf(config),
+        )))
+    }
+}

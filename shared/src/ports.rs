@@ -1,0 +1,163 @@
+//! What the domain needs from AWS, as small traits named for the need: the organization's
+//! accounts (`Directory`), SSM Automation (`Automation`), a per-location view of Automation
+//! through the target account's role (`Locations`), the report bucket (`ReportStore`) and the
+//! topic (`Notifier`). Adapters in [`crate::aws`] implement them; tests may too.
+
+use crate::Result;
+use crate::model::{
+    AccountId, AutomationStatus, Location, OuId, Parameters, Region, TargetLocation,
+};
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+
+/// An account's state in the organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountStatus {
+    /// A working member.
+    Active,
+    /// Closed or suspended: nothing runs there.
+    Suspended,
+    /// Being closed.
+    PendingClosure,
+    /// Anything else Organizations may say.
+    Other(String),
+}
+
+/// A member account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgAccount {
+    /// Its id.
+    pub id: AccountId,
+    /// Its name.
+    pub name: String,
+    /// Its state.
+    pub status: AccountStatus,
+}
+
+/// The organization's accounts.
+#[async_trait]
+pub trait Directory: Send + Sync {
+    /// The accounts directly in `parent` (an OU or the root), and with `recursive` in its child
+    /// OUs at any depth.
+    async fn accounts_under(&self, parent: &OuId, recursive: bool) -> Result<Vec<OrgAccount>>;
+
+    /// One account, or `None` when it is not a member.
+    async fn account(&self, id: &AccountId) -> Result<Option<OrgAccount>>;
+}
+
+/// One `StartAutomationExecution` call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartAutomation {
+    /// Name or ARN.
+    pub document: String,
+    /// Version, when pinned.
+    pub document_version: Option<String>,
+    /// Parameters.
+    pub parameters: Parameters,
+    /// The parameter targets fill.
+    pub target_parameter_name: Option<String>,
+    /// Targets (SSM takes one), as `(key, values)`.
+    pub targets: Vec<(String, Vec<String>)>,
+    /// Target concurrency.
+    pub max_concurrency: Option<String>,
+    /// Target error threshold.
+    pub max_errors: Option<String>,
+    /// Where to run (explicit accounts, at most 100 entries).
+    pub target_locations: Vec<TargetLocation>,
+    /// The idempotency token (a UUID derived from the run id).
+    pub client_token: String,
+    /// An alarm that stops the run.
+    pub alarm: Option<(String, bool)>,
+}
+
+/// An execution's state, as `GetAutomationExecution` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecutionState {
+    /// Its status.
+    pub status: AutomationStatus,
+    /// Why it failed.
+    pub failure_message: Option<String>,
+    /// Its outputs.
+    pub outputs: Parameters,
+    /// The targets it resolved, when rate-controlled.
+    pub resolved_targets: Vec<String>,
+}
+
+/// One step of a multi-location parent: one location's `aws:executeAutomation`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocationStep {
+    /// The location it ran in, when the step says.
+    pub location: Option<Location>,
+    /// The step's status.
+    pub status: AutomationStatus,
+    /// Why it failed or was not run.
+    pub failure_message: Option<String>,
+    /// The child execution's id in the target account, once started.
+    pub child_execution_id: Option<String>,
+}
+
+/// One per-target child of a rate-controlled execution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetExecution {
+    /// The target (e.g. the instance id).
+    pub target: String,
+    /// Its status.
+    pub status: AutomationStatus,
+    /// Why it failed.
+    pub failure_message: Option<String>,
+}
+
+/// SSM Automation in one account and Region.
+#[async_trait]
+pub trait Automation: Send + Sync {
+    /// Starts an execution; the same `client_token` never starts a second one.
+    async fn start(&self, request: &StartAutomation) -> Result<String>;
+
+    /// An execution's state.
+    async fn execution(&self, id: &str) -> Result<ExecutionState>;
+
+    /// The steps of a multi-location parent, one per location.
+    async fn location_steps(&self, parent_id: &str) -> Result<Vec<LocationStep>>;
+
+    /// The per-target children of a rate-controlled execution.
+    async fn target_executions(&self, parent_id: &str) -> Result<Vec<TargetExecution>>;
+}
+
+/// Automation in any location, through the role the fabric assumes in the target account.
+#[async_trait]
+pub trait Locations: Send + Sync {
+    /// Automation in `account` and `region`.
+    async fn automation_in(
+        &self,
+        account: &AccountId,
+        region: &Region,
+    ) -> Result<Box<dyn Automation>>;
+}
+
+/// Where full reports are kept.
+#[async_trait]
+pub trait ReportStore: Send + Sync {
+    /// Stores `body` under `key`; returns where it is (`s3://bucket/key`).
+    async fn put(&self, key: &str, body: Vec<u8>) -> Result<String>;
+
+    /// Reads what is stored under `key`.
+    async fn get(&self, key: &str) -> Result<Vec<u8>>;
+}
+
+/// A summary to publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// The subject line (at most 100 characters).
+    pub subject: String,
+    /// The message.
+    pub message: String,
+    /// Message attributes for subscription filters.
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// Where summaries are published.
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    /// Publishes `notification`; returns the message id.
+    async fn publish(&self, notification: &Notification) -> Result<String>;
+}

@@ -1,0 +1,218 @@
+//! Reports leave the fabric: the full [`RunReport`] as JSON in S3 under a key Athena can
+//! partition by date, and a summary on SNS that people read (subject, counts, failed locations
+//! with reasons, where the full report is) and machines filter (JSON, message attributes),
+//! always under SNS's 256 KiB whatever the run's size.
+
+use crate::Result;
+use crate::model::{LocationResult, LocationStatus, RunReport, RunTrigger};
+use crate::ports::{Notification, Notifier, ReportStore};
+use crate::runs::overall_status;
+use chrono::{DateTime, Datelike, Utc};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// SNS's limit on a message (subject, body and attributes together).
+pub const SNS_MAX_BYTES: usize = 256 * 1024;
+/// How many failed locations a summary lists; the rest are in the full report.
+pub const MAX_LISTED_FAILURES: usize = 25;
+/// SNS's limit on a subject.
+const MAX_SUBJECT_CHARS: usize = 100;
+
+/// Where a run's report is stored: `runs/year=YYYY/month=MM/day=DD/<run id>.json`.
+pub fn run_report_key(run_id: &str, finished: DateTime<Utc>) -> String {
+    format!(
+        "runs/year={:04}/month={:02}/day={:02}/{run_id}.json",
+        finished.year(),
+        finished.month(),
+        finished.day()
+    )
+}
+
+/// The trigger's kind, as attributes and summaries name it.
+pub fn trigger_kind(trigger: &RunTrigger) -> &'static str {
+    match trigger {
+        RunTrigger::Schedule { .. } => "schedule",
+        RunTrigger::Alarm { .. } => "alarm",
+        RunTrigger::Manual { .. } => "manual",
+    }
+}
+
+/// Why a location did not succeed, in one line.
+fn failure_reason(result: &LocationResult) -> String {
+    let reason = match &result.status {
+        LocationStatus::NotStarted(reason) | LocationStatus::Skipped(reason) => reason.clone(),
+        LocationStatus::Automation(status) => {
+            format!(
+                "{status:?}: {}",
+                result
+                    .failure_message
+                    .as_deref()
+                    .unwrap_or("no reason given")
+            )
+        }
+    };
+    reason.chars().take(300).collect()
+}
+
+/// The summary of `report`, whose full version is at `report_uri`.
+pub fn run_notification(report: &RunReport, report_uri: &str) -> Notification {
+    let status = overall_status(report);
+    let counts = report.counts_by_status();
+    let total = report.locations().len();
+    let succeeded = counts.get("Success").copied().unwrap_or(0);
+    let failures: Vec<&LocationResult> = report
+        .locations()
+        .filter(|result| match &result.status {
+            LocationStatus::Automation(status) => !status.is_success() && status.is_final(),
+            LocationStatus::NotStarted(_) => true,
+            LocationStatus::Skipped(_) => false,
+        })
+        .collect();
+    let listed = &failures[..failures.len().min(MAX_LISTED_FAILURES)];
+    let mut subject = format!(
+        "[Automation Fabric] {status}: {} in {succeeded} of {total} locations",
+        report.document.name()
+    );
+    if subject.chars().count() > MAX_SUBJECT_CHARS {
+        subject = subject
+            .chars()
+            .take(MAX_SUBJECT_CHARS - 1)
+            .collect::<String>()
+            + "…";
+    }
+    let summary = json!({
+        "run_id": report.run_id,
+        "status": status,
+        "document": report.document.to_string(),
+        "trigger": trigger_kind(&report.trigger),
+        "profile": report.profile,
+        "locations": total,
+        "counts": counts,
+        "failed": listed.iter().map(|result| json!({
+            "account_id": result.location.account_id,
+            "region": result.location.region,
+            "reason": failure_reason(result),
+        })).collect::<Vec<_>>(),
+        "failed_not_listed": failures.len() - listed.len(),
+        "report": report_uri,
+        "parent_execution_ids": report.parent_execution_ids.iter().take(20).collect::<Vec<_>>(),
+    });
+    let mut message = summary_text(report, status, &counts, &failures, listed, report_uri);
+    message.push_str("\n--- JSON ---\n");
+    message.push_str(&summary.to_string());
+    let attributes = BTreeMap::from([
+        ("status".to_owned(), status.to_owned()),
+        ("document".to_owned(), report.document.name().to_string()),
+        (
+            "trigger".to_owned(),
+            trigger_kind(&report.trigger).to_owned(),
+        ),
+        (
+            "profile".to_owned(),
+            report
+                .profile
+                .clone()
+                .unwrap_or_else(|| "(inline)".to_owned()),
+        ),
+    ]);
+    Notification {
+        subject,
+        message,
+        attributes,
+    }
+}
+
+/// The human part of a summary: counts by status, the failed locations with reasons (at most
+/// [`MAX_LISTED_FAILURES`]), and where the full report is.
+fn summary_text(
+    report: &RunReport,
+    status: &str,
+    counts: &BTreeMap<String, usize>,
+    failures: &[&LocationResult],
+    listed: &[&LocationResult],
+    report_uri: &str,
+) -> String {
+    let mut text = String::new();
+    let profile = report
+        .profile
+        .as_ref()
+        .map(|p| format!(", profile {p}"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        text,
+        "Run {} of {} ({}{profile}): {status}.\n\nLocations by status:",
+        report.run_id,
+        report.document,
+        trigger_kind(&report.trigger)
+    );
+    for (name, count) in counts {
+        let _ = writeln!(text, "  {name}: {count}");
+    }
+    if !failures.is_empty() {
+        let _ = writeln!(
+            text,
+            "\nLocations that did not succeed ({}):",
+            failures.len()
+        );
+        for result in listed {
+            let _ = writeln!(text, "  {} {}", result.location, failure_reason(result));
+        }
+        if failures.len() > listed.len() {
+            let _ = writeln!(
+                text,
+                "  ... and {} more in the full report",
+                failures.len() - listed.len()
+            );
+        }
+    }
+    let _ = writeln!(text, "\nFull report: {report_uri}");
+    text
+}
+
+/// The size SNS counts for `notification`.
+pub fn notification_bytes(notification: &Notification) -> usize {
+    notification.subject.len()
+        + notification.message.len()
+        + notification
+            .attributes
+            .iter()
+            .map(|(name, value)| name.len() + value.len() + "String".len())
+            .sum::<usize>()
+}
+
+/// Where a report went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// The stored report.
+    pub report_uri: String,
+    /// The SNS message id, when a topic is configured.
+    pub message_id: Option<String>,
+}
+
+/// Stores `report` and publishes its summary (when there is a notifier).
+pub async fn publish_run(
+    report: &RunReport,
+    store: &dyn ReportStore,
+    notifier: Option<&dyn Notifier>,
+    finished: DateTime<Utc>,
+) -> Result<Published> {
+    let body = serde_json::to_vec_pretty(report).map_err(|error| crate::Error::Run {
+        problem: format!("the report cannot be written as JSON: {error}"),
+    })?;
+    let report_uri = store
+        .put(&run_report_key(&report.run_id, finished), body)
+        .await?;
+    let message_id = match notifier {
+        Some(notifier) => Some(
+            notifier
+                .publish(&run_notification(report, &report_uri))
+                .await?,
+        ),
+        None => None,
+    };
+    Ok(Published {
+        report_uri,
+        message_id,
+    })
+}
