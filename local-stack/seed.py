@@ -33,7 +33,9 @@ OUS = {
     "Experiments": "Sandbox",
     "Canary": None,
 }
-LEAVES = ["Production", "Development", "Infrastructure", "Experiments", "Canary"]
+# Canary second: the first account (where --failing-instances starts) and the last ones (where
+# --without-role starts) are then outside the canary OU.
+LEAVES = ["Production", "Canary", "Development", "Infrastructure", "Experiments"]
 
 
 SESSIONS = {}
@@ -187,6 +189,25 @@ def onboard(endpoint, accounts, documents, regions, without_role):
         account["execution_role"] = True
 
 
+# The example config's placeholders for what only exists once seeded.
+EXAMPLE_ACCOUNT = "111122223333"
+EXAMPLE_IDS = {"r-ab12": "root", "ou-ab12-canary01": "Canary", "ou-ab12-workload": "Workloads"}
+
+
+def create_report_destinations(endpoint):
+    """The report bucket and topic of the example config, in the central account."""
+    client(endpoint, "s3").create_bucket(Bucket=f"automation-fabric-reports-{CENTRAL}")
+    client(endpoint, "sns").create_topic(Name="automation-fabric-reports")
+
+
+def write_config(example, target, root, ous):
+    """The example config with the seeded organization's ids in place of its placeholders."""
+    text = pathlib.Path(example).read_text().replace(EXAMPLE_ACCOUNT, CENTRAL)
+    for placeholder, name in EXAMPLE_IDS.items():
+        text = text.replace(placeholder, root if name == "root" else ous[name])
+    pathlib.Path(target).write_text(text)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--endpoint", required=True, help="the local stack's endpoint")
@@ -206,6 +227,11 @@ def main():
         help=f"tag the first instance of the first N accounts (first Region) {BEHAVIOUR_TAG}=fail",
     )
     parser.add_argument("--output", help="also write the JSON summary to this file")
+    parser.add_argument(
+        "--config-out",
+        help="write the example config (config/fabric.example.yaml) with the seeded ids to this file, "
+        "and create its report bucket and topic",
+    )
     args = parser.parse_args()
     regions = [region for region in args.regions.split(",") if region]
     if args.accounts < 1 or not regions:
@@ -228,6 +254,10 @@ def main():
         instance = account["instances"][regions[0]][0]
         client(args.endpoint, "ec2", account["id"], regions[0]).create_tags(Resources=[instance], Tags=[{"Key": BEHAVIOUR_TAG, "Value": "fail"}])
         failing.append({"account": account["id"], "region": regions[0], "instance": instance})
+
+    if args.config_out:
+        create_report_destinations(args.endpoint)
+        write_config(pathlib.Path(__file__).parent.parent / "config/fabric.example.yaml", args.config_out, root, ous)
 
     summary = {
         "organization_id": organization_id,

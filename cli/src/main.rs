@@ -4,6 +4,7 @@
 
 mod explain;
 mod local;
+mod runs;
 
 use clap::{Parser, Subcommand};
 use fabric::config::Config;
@@ -33,9 +34,90 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Resolve a run profile into the locations it would run in.
+    Plan {
+        /// The run profile.
+        profile: String,
+        /// The config file.
+        #[arg(long, env = "FABRIC_CONFIG", default_value = "fabric.yaml")]
+        config: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a profile across its locations and report every location's result.
+    Run {
+        /// The run profile.
+        profile: String,
+        /// The config file.
+        #[arg(long, env = "FABRIC_CONFIG", default_value = "fabric.yaml")]
+        config: PathBuf,
+        #[command(flatten)]
+        follow: FollowArgs,
+    },
+    /// Start the run a trigger event asks for (a schedule, alarm or manual run input), as the
+    /// start-run function does.
+    Trigger {
+        /// The event, as JSON (`-` for standard input).
+        event: PathBuf,
+        /// The config file.
+        #[arg(long, env = "FABRIC_CONFIG", default_value = "fabric.yaml")]
+        config: PathBuf,
+        #[command(flatten)]
+        follow: FollowArgs,
+    },
+    /// Where a run stands: its locations by status.
+    Status {
+        /// The run id.
+        run: String,
+        /// The config file.
+        #[arg(long, env = "FABRIC_CONFIG", default_value = "fabric.yaml")]
+        config: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A run's report: every location's result.
+    Report {
+        /// The run id.
+        run: String,
+        /// The config file.
+        #[arg(long, env = "FABRIC_CONFIG", default_value = "fabric.yaml")]
+        config: PathBuf,
+        /// Print the full report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// The local AWS stack: moto and the SSM Automation simulator behind one endpoint.
     #[command(subcommand)]
     Local(local::LocalCommand),
+}
+
+/// How `run` and `trigger` follow a run.
+#[derive(Debug, clap::Args)]
+struct FollowArgs {
+    /// Wait until the run ends, printing progress, then print and publish the report.
+    #[arg(long)]
+    wait: bool,
+    /// Plan only: print the locations, start nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Seconds between progress polls.
+    #[arg(long, default_value_t = 2)]
+    interval: u64,
+    /// Stop waiting after this many seconds.
+    #[arg(long, default_value_t = 3600)]
+    timeout: u64,
+}
+
+impl FollowArgs {
+    fn follow(&self) -> runs::Follow {
+        runs::Follow {
+            wait: self.wait,
+            interval: std::time::Duration::from_secs(self.interval),
+            timeout: std::time::Duration::from_secs(self.timeout),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -134,6 +216,27 @@ fn run(command: Command, out: &mut impl Write) -> Result<(), Failure> {
             explain::print(&event, json, out)
         }
         Command::Local(command) => return local::run(command, out),
+        Command::Plan {
+            profile,
+            config,
+            json,
+        } => return runs::plan(&config, &profile, json, out),
+        Command::Run {
+            profile,
+            config,
+            follow,
+        } => {
+            return runs::run(&config, &profile, follow.dry_run, follow.follow(), out);
+        }
+        Command::Trigger {
+            event,
+            config,
+            follow,
+        } => {
+            return runs::trigger(&config, &event, follow.dry_run, follow.follow(), out);
+        }
+        Command::Status { run, config, json } => return runs::status(&config, &run, json, out),
+        Command::Report { run, config, json } => return runs::report(&config, &run, json, out),
     };
     written.map_err(|error| Failure::Other(format!("cannot write the output: {error}")))
 }

@@ -347,3 +347,170 @@ pub fn overall_status(report: &RunReport) -> &'static str {
         (false, false) => "Success",
     }
 }
+
+/// A run's state between steps (kept in the report store, so no step holds it only in
+/// memory): the plan, the calls started so far, and how the run ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunState {
+    /// The plan.
+    pub plan: RunPlan,
+    /// Calls started so far, in order.
+    pub started: Vec<StartedCall>,
+    /// The next wave to start.
+    pub next_wave: usize,
+    /// Why the remaining waves were not started, when a gate stopped them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
+    /// Where the final report is, once published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_uri: Option<String>,
+}
+
+impl RunState {
+    /// The state of a run that has not started.
+    pub fn new(plan: RunPlan) -> Self {
+        Self {
+            plan,
+            started: Vec::new(),
+            next_wave: 0,
+            stopped: None,
+            report_uri: None,
+        }
+    }
+
+    /// Where the state of run `run_id` is kept.
+    pub fn key(run_id: &str) -> String {
+        format!("state/runs/{run_id}.json")
+    }
+
+    /// Saves the state.
+    pub async fn save(&self, store: &dyn crate::ports::ReportStore) -> Result<String> {
+        let body = serde_json::to_vec(self).map_err(|error| Error::Run {
+            problem: format!("the run state cannot be written: {error}"),
+        })?;
+        store.put(&Self::key(&self.plan.run_id), body).await
+    }
+
+    /// Reads the state of run `run_id`.
+    pub async fn load(store: &dyn crate::ports::ReportStore, run_id: &str) -> Result<Self> {
+        let body = store
+            .get(&Self::key(run_id))
+            .await
+            .map_err(|error| match error {
+                Error::Aws {
+                    code: Some(code), ..
+                } if code == "NoSuchKey" => Error::Run {
+                    problem: format!("there is no run {run_id}"),
+                },
+                other => other,
+            })?;
+        serde_json::from_slice(&body).map_err(|error| Error::Run {
+            problem: format!("the state of run {run_id} cannot be read: {error}"),
+        })
+    }
+
+    /// The report so far (every planned and skipped location), with the reason later waves
+    /// did not start when a gate stopped them.
+    pub async fn report(
+        &self,
+        automation: &dyn Automation,
+        locations: &dyn Locations,
+    ) -> Result<RunReport> {
+        let mut report = collect(&self.plan, &self.started, automation, locations).await?;
+        if let Some(reason) = &self.stopped {
+            stop_after(
+                &mut report,
+                &self.plan,
+                self.next_wave.saturating_sub(1),
+                reason,
+            )?;
+        }
+        Ok(report)
+    }
+}
+
+/// The run a trigger asks for, or `None` for triggers that are not runs (account events).
+pub fn run_request_for(
+    trigger: &crate::events::Trigger,
+    config: &crate::config::Config,
+) -> Result<Option<crate::model::RunRequest>> {
+    use crate::events::{RunSource, Trigger};
+    use crate::model::{RunRequest, RunTrigger};
+    let from_source = |run: &RunSource, trigger: RunTrigger| -> Result<RunRequest> {
+        match run {
+            RunSource::Profile(name) => {
+                let spec = config.profile(name).ok_or_else(|| Error::Run {
+                    problem: format!("the config has no run profile {name:?}"),
+                })?;
+                Ok(RunRequest {
+                    profile: Some(name.clone()),
+                    spec: spec.clone(),
+                    trigger,
+                })
+            }
+            RunSource::Spec(spec) => Ok(RunRequest {
+                profile: None,
+                spec: (**spec).clone(),
+                trigger,
+            }),
+        }
+    };
+    match trigger {
+        Trigger::Schedule {
+            schedule_name,
+            scheduled_time,
+            run,
+        } => from_source(
+            run,
+            RunTrigger::Schedule {
+                schedule_name: schedule_name.clone(),
+                scheduled_time: scheduled_time.clone(),
+            },
+        )
+        .map(Some),
+        Trigger::Manual { requested_by, run } => from_source(
+            run,
+            RunTrigger::Manual {
+                requested_by: requested_by.clone(),
+            },
+        )
+        .map(Some),
+        Trigger::Alarm {
+            alarm_name,
+            account_id,
+            region,
+            dimensions,
+            ..
+        } => {
+            let Some(matched) = config.match_alarm(alarm_name, dimensions) else {
+                return Err(Error::Run {
+                    problem: format!(
+                        "no alarm rule matches alarm {alarm_name} (with its dimensions)"
+                    ),
+                });
+            };
+            let profile = config
+                .profile(matched.rule.profile.as_str())
+                .ok_or_else(|| Error::Run {
+                    problem: format!("the config has no run profile {}", matched.rule.profile),
+                })?;
+            let spec = crate::plan::alarm_spec(
+                profile,
+                account_id,
+                region,
+                matched.target_value.as_deref(),
+                &matched.parameters,
+            );
+            Ok(Some(RunRequest {
+                profile: Some(matched.rule.profile.to_string()),
+                spec,
+                trigger: RunTrigger::Alarm {
+                    alarm_name: alarm_name.clone(),
+                    account_id: account_id.clone(),
+                    region: region.clone(),
+                },
+            }))
+        }
+        _ => Ok(None),
+    }
+}

@@ -7,12 +7,14 @@ mod s3;
 mod sns;
 mod ssm;
 mod sts;
+mod wiring;
 
 pub use organizations::OrganizationsDirectory;
 pub use s3::S3ReportStore;
 pub use sns::SnsNotifier;
 pub use ssm::SsmAutomation;
 pub use sts::AssumedRoleLocations;
+pub use wiring::RunServices;
 
 use crate::Error;
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};

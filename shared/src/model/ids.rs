@@ -81,7 +81,7 @@ impl Location {
 
 impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.account_id, self.region)
+        f.pad(&format!("{}/{}", self.account_id, self.region))
     }
 }
 

@@ -219,8 +219,41 @@ pub struct RunReport {
     /// The parent automation executions (one per SSM call the run was split into).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parent_execution_ids: Vec<String>,
-    /// Every planned location and its outcome.
+    /// Every planned location and its outcome (a list in JSON, in account then Region order).
+    #[serde(with = "results_as_list")]
+    #[schemars(with = "Vec<LocationResult>")]
     locations: BTreeMap<Location, LocationResult>,
+}
+
+/// JSON has no object keys but strings: the results travel as a list, and a list with a
+/// location twice is refused when read.
+mod results_as_list {
+    use super::{Location, LocationResult};
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::collections::BTreeMap;
+
+    pub(super) fn serialize<S: Serializer>(
+        results: &BTreeMap<Location, LocationResult>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(results.values())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<Location, LocationResult>, D::Error> {
+        let list = Vec::<LocationResult>::deserialize(deserializer)?;
+        let mut results = BTreeMap::new();
+        for result in list {
+            let location = result.location.clone();
+            if results.insert(location.clone(), result).is_some() {
+                return Err(serde::de::Error::custom(format!(
+                    "location {location} appears twice"
+                )));
+            }
+        }
+        Ok(results)
+    }
 }
 
 impl RunReport {
@@ -338,6 +371,23 @@ mod tests {
             serde_json::from_value::<LocationStatus>(serde_json::json!({"status": "Exploded"}))
                 .expect_err("not a status");
         assert!(error.to_string().contains("Exploded"), "{error}");
+    }
+
+    #[test]
+    fn when_a_report_is_written_as_json_then_it_reads_back_the_same() {
+        let planned = [
+            location("444455556666", "us-east-1"),
+            location("444455556666", "us-west-2"),
+        ];
+        let report = report(&planned);
+        let json = serde_json::to_value(&report).expect("serializes");
+        assert_eq!(json["locations"].as_array().map(Vec::len), Some(2));
+        let back: RunReport = serde_json::from_value(json.clone()).expect("reads back");
+        assert_eq!(back, report);
+        let mut twice = json;
+        let first = twice["locations"][0].clone();
+        twice["locations"][1] = first;
+        assert!(serde_json::from_value::<RunReport>(twice).is_err());
     }
 
     #[test]

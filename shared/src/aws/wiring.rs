@@ -1,0 +1,62 @@
+//! The adapters a run needs, built once from the SDK configuration and the fabric's config.
+
+use super::{
+    AssumedRoleLocations, OrganizationsDirectory, S3ReportStore, SnsNotifier, SsmAutomation,
+};
+use crate::config::Config;
+use crate::ports::Notifier;
+use crate::{Error, Result};
+use aws_config::SdkConfig;
+
+/// Everything a run talks to.
+#[derive(Debug)]
+pub struct RunServices {
+    /// The organization.
+    pub directory: OrganizationsDirectory,
+    /// Automation in the central account and Region.
+    pub automation: SsmAutomation,
+    /// Automation in the target accounts, through the results role.
+    pub locations: AssumedRoleLocations,
+    /// The report bucket.
+    pub store: S3ReportStore,
+    /// The topic, when notifications are configured.
+    pub notifier: Option<SnsNotifier>,
+}
+
+impl RunServices {
+    /// Builds the clients (no call is made).
+    pub fn new(sdk: &SdkConfig, config: &Config) -> Result<Self> {
+        let reports = config
+            .reports
+            .as_ref()
+            .ok_or_else(|| Error::InvalidConfig {
+                path: "reports".to_owned(),
+                problem: "runs need a report bucket (reports.bucket)".to_owned(),
+            })?;
+        Ok(Self {
+            directory: OrganizationsDirectory::new(aws_sdk_organizations::Client::new(sdk)),
+            automation: SsmAutomation::new(aws_sdk_ssm::Client::new(sdk)),
+            locations: AssumedRoleLocations::new(sdk, config.results_role_name.clone()),
+            store: S3ReportStore::new(s3_client(sdk), &reports.bucket, &reports.prefix),
+            notifier: config.notifications.as_ref().map(|notifications| {
+                SnsNotifier::new(aws_sdk_sns::Client::new(sdk), &notifications.topic_arn)
+            }),
+        })
+    }
+
+    /// The notifier as the port.
+    pub fn notifier(&self) -> Option<&dyn Notifier> {
+        self.notifier
+            .as_ref()
+            .map(|notifier| notifier as &dyn Notifier)
+    }
+}
+
+/// An S3 client; path-style addressing when the endpoint is overridden (a local stack has no
+/// bucket host names).
+fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(sdk.endpoint_url().is_some())
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
