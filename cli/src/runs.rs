@@ -88,7 +88,7 @@ fn print_plan(plan: &RunPlan, json: bool, out: &mut impl Write) -> std::io::Resu
             wave.name,
             wave.calls.len()
         )?;
-        writeln!(out, "  {:<14} {}", "ACCOUNT", "REGION")?;
+        writeln!(out, "  {:<14} REGION", "ACCOUNT")?;
         for location in wave.locations() {
             writeln!(out, "  {:<14} {}", location.account_id, location.region)?;
         }
@@ -315,8 +315,8 @@ fn print_report(report: &fabric::model::RunReport, out: &mut impl Write) -> std:
     )?;
     writeln!(
         out,
-        "  {:<14} {:<14} {:<12} {:<12} {}",
-        "ACCOUNT", "REGION", "WAVE", "STATUS", "DETAIL"
+        "  {:<14} {:<14} {:<12} {:<12} DETAIL",
+        "ACCOUNT", "REGION", "WAVE", "STATUS"
     )?;
     for result in report.locations() {
         let (status, detail) = match &result.status {
