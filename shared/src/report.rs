@@ -216,3 +216,90 @@ pub async fn publish_run(
         message_id,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{
+        AccountId, AutomationStatus, DocumentRef, Location, LocationResult, Region,
+    };
+
+    /// A report of `accounts` x 4 Regions where every third location failed with a long reason.
+    fn big_report(accounts: usize) -> RunReport {
+        let regions = ["us-east-1", "us-west-2", "eu-central-1", "ap-southeast-2"];
+        let results = (0..accounts).flat_map(|n| {
+            regions.iter().enumerate().map(move |(r, region)| {
+                let location = Location::new(
+                    AccountId::new(format!("{:012}", 100_000_000_000 + n)).expect("valid"),
+                    Region::new(*region).expect("valid"),
+                );
+                let mut result = LocationResult::not_started(location, Some("all".to_owned()), "");
+                result.status = if (n + r) % 3 == 0 {
+                    LocationStatus::Automation(AutomationStatus::Failed)
+                } else {
+                    LocationStatus::Automation(AutomationStatus::Success)
+                };
+                result.failure_message = Some("Step fails when it is Executing. ".repeat(40));
+                result
+            })
+        });
+        RunReport::new(
+            "schedule-patch-window-0123456789abcdef",
+            DocumentRef::parse("Automation-RunPatchBaseline").expect("valid"),
+            Some("patch-baseline".to_owned()),
+            RunTrigger::Schedule {
+                schedule_name: "patch-window".to_owned(),
+                scheduled_time: "2026-11-22T02:00:00Z".to_owned(),
+            },
+            results,
+        )
+    }
+
+    #[test]
+    fn when_a_run_has_4000_locations_then_its_summary_stays_under_the_sns_limit_and_names_the_report()
+     {
+        let report = big_report(1000);
+        assert_eq!(report.locations().len(), 4000);
+        let uri = "s3://automation-fabric-reports-111122223333/reports/runs/year=2026/month=11/day=22/run.json";
+        let notification = run_notification(&report, uri);
+        let size = notification_bytes(&notification);
+        assert!(size < SNS_MAX_BYTES, "{size} bytes");
+        assert!(notification.message.contains(uri));
+        assert!(notification.message.contains("more in the full report"));
+        assert!(
+            notification.subject.chars().count() <= 100,
+            "{}",
+            notification.subject
+        );
+        let json = notification
+            .message
+            .split("--- JSON ---\n")
+            .nth(1)
+            .expect("a JSON part");
+        let summary: serde_json::Value = serde_json::from_str(json).expect("the JSON part parses");
+        assert_eq!(summary["locations"], 4000);
+        assert_eq!(
+            summary["failed"].as_array().map(Vec::len),
+            Some(MAX_LISTED_FAILURES)
+        );
+        assert_eq!(
+            notification.attributes.get("trigger").map(String::as_str),
+            Some("schedule")
+        );
+        assert_eq!(
+            notification.attributes.get("status").map(String::as_str),
+            Some("Failed")
+        );
+    }
+
+    #[test]
+    fn when_a_report_is_stored_then_its_key_is_partitioned_by_date() {
+        let when = chrono::DateTime::parse_from_rfc3339("2026-03-07T10:00:00Z")
+            .expect("valid")
+            .with_timezone(&Utc);
+        assert_eq!(
+            run_report_key("run-1", when),
+            "runs/year=2026/month=03/day=07/run-1.json"
+        );
+    }
+}

@@ -112,7 +112,7 @@ fn when_a_config_is_huge_then_it_is_read_within_the_limit_or_refused() {
         .map(|n| format!("\"{:012}\"", 100_000_000_000_u64 + n))
         .collect();
     let big = example_with(
-        "exclude_accounts: [ou-ab12-canary01]",
+        "exclude_accounts: [ou-ab12-canary01, \"111122223333\"]",
         &format!("exclude_accounts: [{}]", accounts.join(", ")),
     );
     let config = Config::from_yaml(&big).expect("100,000 accounts is a valid config");

@@ -1,0 +1,300 @@
+//! Runs end to end against a private, seeded local stack with the real SDK clients: planning,
+//! starting, tracking, collecting and publishing, for a 20-account, 3-Region organization, an
+//! alarm remediation, and a schedule delivered twice.
+
+#![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
+
+use fabric::aws::RunServices;
+use fabric::config::Config;
+use fabric::events::TriggerEvent;
+use fabric::model::{
+    AccountId, AccountOrOu, AutomationStatus, Concurrency, ErrorThreshold, Location,
+    LocationStatus, RunReport, RunRequest, RunTrigger, Target, TargetLocation,
+};
+use fabric::plan::{PlanContext, RunPlan, plan_run};
+use fabric::ports::Automation;
+use fabric::runs::{self, RunState};
+use fabric_tests::{SeededStack, central_config, seeded_stack};
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+const RUN_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// 20 onboarded accounts in 3 Regions, the last two without the execution role, the first
+/// with an instance scripted to fail in us-east-1; the example config with the seeded ids.
+async fn organization() -> (SeededStack, Config, RunServices) {
+    let org = seeded_stack(&[
+        "--accounts",
+        "20",
+        "--onboard",
+        "--without-role",
+        "2",
+        "--failing-instances",
+        "1",
+        "--config-out",
+        &format!("{}.yaml", std_path_string()),
+    ])
+    .await;
+    let config = Config::load(std::path::Path::new(&format!("{}.yaml", std_path_string())))
+        .expect("the seeded config loads");
+    let sdk = central_config(org.stack.endpoint(), "us-east-1").await;
+    let services = RunServices::new(&sdk, &config).expect("services");
+    (org, config, services)
+}
+
+/// A config path of this test process's own.
+fn std_path_string() -> String {
+    fabric_tests::workspace()
+        .join(".local/test-logs")
+        .join(format!("config-{}", std::process::id()))
+        .display()
+        .to_string()
+}
+
+/// Carries out `plan` as the CLI and the state machine do; returns the final report.
+async fn carry_out(services: &RunServices, plan: RunPlan) -> RunReport {
+    let mut state = RunState::new(plan);
+    while state.next_wave < state.plan.waves.len() {
+        let wave = state.next_wave;
+        let started = runs::start_wave(
+            &services.automation,
+            &state.plan,
+            wave,
+            Duration::from_millis(50),
+        )
+        .await
+        .expect("the wave starts");
+        state.started.extend(started);
+        state.next_wave += 1;
+        let deadline = Instant::now() + RUN_TIMEOUT;
+        while !runs::progress(&services.automation, &state.started)
+            .await
+            .expect("progress")
+            .done
+        {
+            assert!(Instant::now() < deadline, "the run did not end in time");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    state
+        .report(&services.automation, &services.locations)
+        .await
+        .expect("the report is collected")
+}
+
+fn status_of(report: &RunReport, location: &Location) -> LocationStatus {
+    report
+        .locations()
+        .find(|result| &result.location == location)
+        .map_or_else(
+            || panic!("{location} is not in the report"),
+            |result| result.status.clone(),
+        )
+}
+
+#[tokio::test]
+async fn when_a_run_covers_20_accounts_in_3_regions_then_all_60_locations_are_reported_and_the_threshold_stops_the_rest()
+ {
+    let (org, config, services) = organization().await;
+    let accounts: Vec<AccountId> = org
+        .seed
+        .accounts
+        .iter()
+        .map(|a| AccountId::new(a.id.as_str()).expect("valid"))
+        .collect();
+    let mut location = TargetLocation::new(
+        accounts.iter().cloned().map(AccountOrOu::Account).collect(),
+        config.regions.clone(),
+    );
+    // One location at a time, two failures tolerated: SSM starts nothing after the third.
+    location.target_location_max_concurrency = Some(Concurrency::parse("1").expect("valid"));
+    location.target_location_max_errors = Some(ErrorThreshold::parse("2").expect("valid"));
+    location.targets = Some(Target::Tag {
+        key: "Patch".to_owned(),
+        values: vec!["true".to_owned()],
+    });
+    let mut spec = config.profile("patch-baseline").expect("profile").clone();
+    spec.waves = Vec::new();
+    spec.target_locations = vec![location];
+    let request = RunRequest {
+        profile: None,
+        spec,
+        trigger: RunTrigger::Manual {
+            requested_by: "test".to_owned(),
+        },
+    };
+    let plan = plan_run(
+        "run-60",
+        request,
+        &services.directory,
+        &PlanContext {
+            default_regions: &config.regions,
+        },
+    )
+    .await
+    .expect("plans");
+    assert_eq!(plan.planned_count(), 60);
+
+    let report = carry_out(&services, plan).await;
+    assert_eq!(report.locations().len(), 60, "every location exactly once");
+
+    // What SSM does, location by location in the order it starts them.
+    let without_role: BTreeSet<&str> = org
+        .seed
+        .accounts
+        .iter()
+        .filter(|a| !a.execution_role)
+        .map(|a| a.id.as_str())
+        .collect();
+    let failing = &org.seed.failing_instances[0];
+    let mut failures = 0;
+    for account in &accounts {
+        for region in &config.regions {
+            let location = Location::new(account.clone(), region.clone());
+            let bad = without_role.contains(account.as_str())
+                || (account.as_str() == failing.account && region.as_str() == failing.region);
+            let status = status_of(&report, &location);
+            if failures > 2 {
+                assert!(
+                    matches!(status, LocationStatus::NotStarted(_)),
+                    "{location}: {status:?}"
+                );
+            } else if bad {
+                failures += 1;
+                assert_eq!(
+                    status,
+                    LocationStatus::Automation(AutomationStatus::Failed),
+                    "{location}"
+                );
+            } else {
+                assert_eq!(
+                    status,
+                    LocationStatus::Automation(AutomationStatus::Success),
+                    "{location}"
+                );
+            }
+        }
+    }
+    let role_failure = report.locations().find(|result| {
+        without_role.contains(result.location.account_id.as_str())
+            && matches!(result.status, LocationStatus::Automation(_))
+    });
+    if let Some(result) = role_failure {
+        let message = result.failure_message.as_deref().unwrap_or_default();
+        assert!(message.contains("Unable to assume role"), "{message}");
+    }
+    let published = fabric::report::publish_run(
+        &report,
+        &services.store,
+        services.notifier(),
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("published");
+    assert!(
+        published
+            .report_uri
+            .starts_with("s3://automation-fabric-reports-123456789012/reports/runs/year=")
+    );
+    assert!(published.message_id.is_some());
+}
+
+#[tokio::test]
+async fn when_an_alarm_fires_then_its_runbook_runs_for_that_instance_in_its_account_and_region_only()
+ {
+    let (org, config, services) = organization().await;
+    let account = &org.seed.accounts[3];
+    let instance = &account.instances["us-west-2"][0];
+    let mut event: serde_json::Value = serde_json::from_str(include_str!(
+        "../fixtures/events/cloudwatch-alarm-metric-alarm.json"
+    ))
+    .expect("fixture");
+    event["account"] = account.id.clone().into();
+    event["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"]["InstanceId"] =
+        instance.clone().into();
+    let trigger = TriggerEvent::from_value(&event).expect("an alarm");
+    let request = runs::run_request_for(&trigger.trigger, &config)
+        .expect("a rule matches")
+        .expect("a run");
+    assert_eq!(request.profile.as_deref(), Some("restart-instance"));
+    let plan = plan_run(
+        trigger.idempotency_key.as_str(),
+        request,
+        &services.directory,
+        &PlanContext {
+            default_regions: &config.regions,
+        },
+    )
+    .await
+    .expect("plans");
+    let expected = Location::new(
+        AccountId::new(account.id.as_str()).expect("valid"),
+        fabric::model::Region::new("us-west-2").expect("valid"),
+    );
+    let planned: Vec<&Location> = plan
+        .waves
+        .iter()
+        .flat_map(fabric::plan::PlannedWave::locations)
+        .collect();
+    assert_eq!(
+        planned,
+        vec![&expected],
+        "the alarm's account and Region only"
+    );
+
+    let report = carry_out(&services, plan).await;
+    let result = report.locations().next().expect("one location");
+    assert_eq!(
+        result.status,
+        LocationStatus::Automation(AutomationStatus::Success)
+    );
+    let targets: Vec<&str> = result
+        .targets
+        .iter()
+        .map(|target| target.target.as_str())
+        .collect();
+    assert_eq!(targets, vec![instance.as_str()], "that instance only");
+}
+
+#[tokio::test]
+async fn when_the_same_schedule_fires_twice_then_one_automation_starts() {
+    let (_org, config, services) = organization().await;
+    let event = serde_json::json!({"schedule": {"schedule_name": "patch-window", "scheduled_time": "2026-11-22T02:00:00Z", "profile": "patch-scan-web"}});
+    let mut execution_ids = BTreeSet::new();
+    for _ in 0..2 {
+        let trigger = TriggerEvent::from_value(&event).expect("a schedule");
+        let request = runs::run_request_for(&trigger.trigger, &config)
+            .expect("valid")
+            .expect("a run");
+        let plan = plan_run(
+            trigger.idempotency_key.as_str(),
+            request,
+            &services.directory,
+            &PlanContext {
+                default_regions: &config.regions,
+            },
+        )
+        .await
+        .expect("plans");
+        for call in runs::start_wave(&services.automation, &plan, 0, Duration::from_millis(50))
+            .await
+            .expect("starts")
+        {
+            execution_ids.insert(call.execution_id);
+        }
+    }
+    assert_eq!(
+        execution_ids.len(),
+        1,
+        "the second delivery started nothing new"
+    );
+    let execution = services
+        .automation
+        .execution(execution_ids.iter().next().expect("one"))
+        .await
+        .expect("exists");
+    assert!(
+        !matches!(execution.status, AutomationStatus::Failed),
+        "{execution:?}"
+    );
+}
