@@ -19,6 +19,8 @@ import boto3
 CENTRAL = "123456789012"  # moto's default account: whoever calls with plain test credentials
 ADMINISTRATION_ROLE = "AWS-SystemsManager-AutomationAdministrationRole"
 EXECUTION_ROLE = "AWS-SystemsManager-AutomationExecutionRole"
+STACK_SET = "automation-fabric-execution-role"  # as in config/fabric.example.yaml
+ROLE_TEMPLATE = pathlib.Path(__file__).parent.parent / "infra/execution-role.yaml"
 BEHAVIOUR_TAG = "fabric-simulator"
 DOCUMENTS = pathlib.Path(__file__).parent / "documents"
 # One of the images moto knows in every Region (looking one up costs most of a second a call).
@@ -128,6 +130,20 @@ def create_documents(endpoint, regions):
     return names
 
 
+def create_role_stack_set(endpoint, organization_id):
+    """The execution role's StackSet (self-managed), as the central stack would create it."""
+    client(endpoint, "cloudformation").create_stack_set(
+        StackSetName=STACK_SET,
+        TemplateBody=ROLE_TEMPLATE.read_text(),
+        Parameters=[
+            {"ParameterKey": "AdministrationAccountId", "ParameterValue": CENTRAL},
+            {"ParameterKey": "OrganizationId", "ParameterValue": organization_id},
+        ],
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+        PermissionModel="SELF_MANAGED",
+    )
+
+
 def create_administration_role(endpoint):
     client(endpoint, "iam").create_role(
         RoleName=ADMINISTRATION_ROLE,
@@ -179,13 +195,18 @@ def onboard(endpoint, accounts, documents, regions, without_role):
                 ssm.modify_document_permission(
                     Name=document, PermissionType="Share", AccountIdsToAdd=ids[start : start + 20]
                 )
-    for account in accounts[: len(accounts) - without_role]:
-        client(endpoint, "iam", account["id"]).create_role(
-            RoleName=EXECUTION_ROLE,
-            AssumeRolePolicyDocument=trust_policy(
-                {"AWS": f"arn:aws:iam::{CENTRAL}:role/{ADMINISTRATION_ROLE}"}
-            ),
-        )
+    with_role = accounts[: len(accounts) - without_role]
+    if with_role:
+        cloudformation = client(endpoint, "cloudformation")
+        operation = cloudformation.create_stack_instances(
+            StackSetName=STACK_SET, Accounts=[account["id"] for account in with_role], Regions=["us-east-1"]
+        )["OperationId"]
+        status = cloudformation.describe_stack_set_operation(StackSetName=STACK_SET, OperationId=operation)[
+            "StackSetOperation"
+        ]["Status"]
+        if status != "SUCCEEDED":
+            sys.exit(f"deploying the execution role through {STACK_SET} ended {status}")
+    for account in with_role:
         account["execution_role"] = True
 
 
@@ -242,6 +263,7 @@ def main():
     accounts = create_accounts(org, root, ous, args.accounts)
     documents = create_documents(args.endpoint, regions)
     create_administration_role(args.endpoint)
+    create_role_stack_set(args.endpoint, organization_id)
     for account in accounts:
         account["execution_role"] = False
         account["instances"] = create_member_resources(

@@ -4,6 +4,7 @@
 
 mod explain;
 mod local;
+mod onboarding;
 mod runs;
 
 use clap::{Parser, Subcommand};
@@ -85,6 +86,47 @@ enum Command {
         #[arg(long, env = "FABRIC_CONFIG", default_value = "fabric.yaml")]
         config: PathBuf,
         /// Print the full report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Share the configured documents with an account in every configured Region and deploy
+    /// the execution role into it.
+    Onboard {
+        /// The account id.
+        account: String,
+        /// The config file.
+        #[arg(long, env = "FABRIC_CONFIG", default_value = "fabric.yaml")]
+        config: PathBuf,
+        /// Say what would change; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Unshare the documents from an account and remove the execution role from it.
+    Offboard {
+        /// The account id.
+        account: String,
+        /// The config file.
+        #[arg(long, env = "FABRIC_CONFIG", default_value = "fabric.yaml")]
+        config: PathBuf,
+        /// Say what would change; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Find every active account that lacks a share or the role, and repair it.
+    Reconcile {
+        /// The config file.
+        #[arg(long, env = "FABRIC_CONFIG", default_value = "fabric.yaml")]
+        config: PathBuf,
+        /// Say what is missing; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -216,6 +258,31 @@ fn run(command: Command, out: &mut impl Write) -> Result<(), Failure> {
             explain::print(&event, json, out)
         }
         Command::Local(command) => return local::run(command, out),
+        Command::Onboard {
+            account,
+            config,
+            dry_run,
+            json,
+        } => {
+            let action = fabric::model::OnboardingAction::Onboard;
+            return onboarding::onboard(&config, &account, action, dry_run, json, out);
+        }
+        Command::Offboard {
+            account,
+            config,
+            dry_run,
+            json,
+        } => {
+            let action = fabric::model::OnboardingAction::Offboard;
+            return onboarding::onboard(&config, &account, action, dry_run, json, out);
+        }
+        Command::Reconcile {
+            config,
+            dry_run,
+            json,
+        } => {
+            return onboarding::reconcile(&config, dry_run, json, out);
+        }
         Command::Plan {
             profile,
             config,

@@ -150,10 +150,7 @@ pub(crate) fn trigger(
     let bytes = crate::explain::read_input(event)?;
     let event = TriggerEvent::from_slice(&bytes)?;
     let Some(request) = runs::run_request_for(&event.trigger, &config)? else {
-        return Err(Failure::BadInput(format!(
-            "this event is not a run trigger: {}",
-            serde_json::to_string(&event.trigger).unwrap_or_default()
-        )));
+        return account_event(&config, &event, dry_run, out);
     };
     writeln!(
         out,
@@ -425,4 +422,52 @@ pub(crate) fn report(
             print_report(&report, out).map_err(other)
         }
     })
+}
+
+/// What the account-events function and the onboarding state machine do with an account
+/// event: onboard an account that joined, offboard one that left, nothing for the rest.
+fn account_event(
+    config: &Config,
+    event: &TriggerEvent,
+    dry_run: bool,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    use fabric::events::Trigger;
+    use fabric::model::OnboardingAction;
+    let (account, action) = match &event.trigger {
+        Trigger::AccountJoined { account_id, .. } => (account_id, OnboardingAction::Onboard),
+        Trigger::AccountLeft { account_id, .. } => (account_id, OnboardingAction::Offboard),
+        other => {
+            let value = serde_json::to_value(other).unwrap_or_default();
+            let reason = value["reason"]
+                .as_str()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default();
+            return writeln!(
+                out,
+                "{}: nothing to do{reason}",
+                value["trigger"].as_str().unwrap_or("event")
+            )
+            .map_err(other_failure);
+        }
+    };
+    writeln!(
+        out,
+        "{:?} {account} (key {})",
+        action, event.idempotency_key
+    )
+    .map_err(other_failure)?;
+    runtime()?.block_on(crate::onboarding::carry_out(
+        config,
+        account,
+        action,
+        event.idempotency_key.as_str(),
+        dry_run,
+        false,
+        out,
+    ))
+}
+
+fn other_failure(error: std::io::Error) -> Failure {
+    other(error)
 }

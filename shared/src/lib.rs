@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod model;
+pub mod onboarding;
 pub mod plan;
 pub mod ports;
 pub mod report;

@@ -1,14 +1,15 @@
 //! What the domain needs from AWS, as small traits named for the need: the organization's
 //! accounts (`Directory`), SSM Automation (`Automation`), a per-location view of Automation
-//! through the target account's role (`Locations`), the report bucket (`ReportStore`) and the
-//! topic (`Notifier`). Adapters in [`crate::aws`] implement them; tests may too.
+//! through the target account's role (`Locations`), the documents and their sharing
+//! (`Documents`), the execution role's StackSet (`Roles`), the report bucket (`ReportStore`)
+//! and the topic (`Notifier`). Adapters in [`crate::aws`] implement them; tests may too.
 
 use crate::Result;
 use crate::model::{
-    AccountId, AutomationStatus, Location, OuId, Parameters, Region, TargetLocation,
+    AccountId, AutomationStatus, DocumentName, Location, OuId, Parameters, Region, TargetLocation,
 };
 use async_trait::async_trait;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// An account's state in the organization.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +44,41 @@ pub trait Directory: Send + Sync {
 
     /// One account, or `None` when it is not a member.
     async fn account(&self, id: &AccountId) -> Result<Option<OrgAccount>>;
+
+    /// The organization's root.
+    async fn root(&self) -> Result<OuId>;
+}
+
+/// The central account's SSM documents and who they are shared with, in any Region.
+#[async_trait]
+pub trait Documents: Send + Sync {
+    /// The names of the documents the central account owns in `region`.
+    async fn owned(&self, region: &Region) -> Result<Vec<DocumentName>>;
+
+    /// The accounts (or `all`) document `name` is shared with in `region`.
+    async fn shared_with(&self, name: &DocumentName, region: &Region) -> Result<Vec<String>>;
+
+    /// Adds and removes accounts from the document's sharing, at most 20 of each per call.
+    async fn modify_sharing(
+        &self,
+        name: &DocumentName,
+        region: &Region,
+        add: &[AccountId],
+        remove: &[AccountId],
+    ) -> Result<()>;
+}
+
+/// The execution role in member accounts, through its StackSet.
+#[async_trait]
+pub trait Roles: Send + Sync {
+    /// The accounts that have a stack instance of the role.
+    async fn deployed(&self) -> Result<BTreeSet<AccountId>>;
+
+    /// Creates stack instances in `accounts` and waits for the operation to end.
+    async fn deploy(&self, accounts: &[AccountId]) -> Result<()>;
+
+    /// Deletes the stack instances of `accounts` and waits for the operation to end.
+    async fn remove(&self, accounts: &[AccountId]) -> Result<()>;
 }
 
 /// One `StartAutomationExecution` call.

@@ -4,7 +4,10 @@
 //! always under SNS's 256 KiB whatever the run's size.
 
 use crate::Result;
-use crate::model::{LocationResult, LocationStatus, RunReport, RunTrigger};
+use crate::model::{
+    LocationResult, LocationStatus, OnboardingAction, OnboardingReport, RoleOutcome, RunReport,
+    RunTrigger, ShareOutcome,
+};
 use crate::ports::{Notification, Notifier, ReportStore};
 use crate::runs::overall_status;
 use chrono::{DateTime, Datelike, Utc};
@@ -207,6 +210,100 @@ pub async fn publish_run(
         Some(notifier) => Some(
             notifier
                 .publish(&run_notification(report, &report_uri))
+                .await?,
+        ),
+        None => None,
+    };
+    Ok(Published {
+        report_uri,
+        message_id,
+    })
+}
+
+/// Where an onboarding report is stored: `onboarding/year=YYYY/month=MM/day=DD/<account>-<key>.json`.
+pub fn onboarding_report_key(report: &OnboardingReport, finished: DateTime<Utc>) -> String {
+    format!(
+        "onboarding/year={:04}/month={:02}/day={:02}/{}-{}.json",
+        finished.year(),
+        finished.month(),
+        finished.day(),
+        report.account_id,
+        report.trigger_key
+    )
+}
+
+/// The summary of an onboarding report, whose full version is at `report_uri`.
+pub fn onboarding_notification(report: &OnboardingReport, report_uri: &str) -> Notification {
+    let verb = match report.action {
+        OnboardingAction::Onboard => "onboarded",
+        OnboardingAction::Offboard => "offboarded",
+    };
+    let status = if report.succeeded() {
+        "Success"
+    } else {
+        "Failed"
+    };
+    let problems: Vec<String> = report
+        .shares
+        .iter()
+        .filter_map(|share| match &share.outcome {
+            ShareOutcome::Failed(reason) | ShareOutcome::LimitReached(reason) => {
+                Some(format!("{} in {}: {reason}", share.document, share.region))
+            }
+            _ => None,
+        })
+        .chain(match &report.role {
+            RoleOutcome::Failed(reason) => Some(format!("execution role: {reason}")),
+            _ => None,
+        })
+        .chain(report.errors.iter().cloned())
+        .collect();
+    let mut message = format!(
+        "Account {} {verb}: {status}.\n\n{} document shares, execution role: {:?}.\n",
+        report.account_id,
+        report.shares.len(),
+        report.role
+    );
+    for problem in problems.iter().take(MAX_LISTED_FAILURES) {
+        let _ = writeln!(
+            message,
+            "  {}",
+            problem.chars().take(300).collect::<String>()
+        );
+    }
+    let _ = writeln!(message, "\nFull report: {report_uri}\n\n--- JSON ---");
+    message.push_str(&json!({"account_id": report.account_id, "action": report.action, "status": status, "problems": problems.len(), "report": report_uri}).to_string());
+    Notification {
+        subject: format!(
+            "[Automation Fabric] Account {} {verb}: {status}",
+            report.account_id
+        ),
+        message,
+        attributes: BTreeMap::from([
+            ("status".to_owned(), status.to_owned()),
+            ("trigger".to_owned(), "account".to_owned()),
+            ("action".to_owned(), verb.to_owned()),
+        ]),
+    }
+}
+
+/// Stores an onboarding report and publishes its summary (when there is a notifier).
+pub async fn publish_onboarding(
+    report: &OnboardingReport,
+    store: &dyn ReportStore,
+    notifier: Option<&dyn Notifier>,
+    finished: DateTime<Utc>,
+) -> Result<Published> {
+    let body = serde_json::to_vec_pretty(report).map_err(|error| crate::Error::Run {
+        problem: format!("the report cannot be written as JSON: {error}"),
+    })?;
+    let report_uri = store
+        .put(&onboarding_report_key(report, finished), body)
+        .await?;
+    let message_id = match notifier {
+        Some(notifier) => Some(
+            notifier
+                .publish(&onboarding_notification(report, &report_uri))
                 .await?,
         ),
         None => None,

@@ -2,19 +2,23 @@
 //! [`crate::ports`] over one service's client; SDK errors become [`crate::Error::Aws`] with
 //! their code kept and whether a retry can help.
 
+mod documents;
 mod organizations;
 mod s3;
 mod sns;
 mod ssm;
+mod stack_sets;
 mod sts;
 mod wiring;
 
+pub use documents::{MAX_ACCOUNTS_PER_CHANGE, SsmDocuments};
 pub use organizations::OrganizationsDirectory;
 pub use s3::S3ReportStore;
 pub use sns::SnsNotifier;
 pub use ssm::SsmAutomation;
+pub use stack_sets::StackSetRoles;
 pub use sts::AssumedRoleLocations;
-pub use wiring::RunServices;
+pub use wiring::{OnboardingServices, RunServices};
 
 use crate::Error;
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};

@@ -80,6 +80,22 @@ impl Directory for OrganizationsDirectory {
     }
 
     #[tracing::instrument(skip(self))]
+    async fn root(&self) -> Result<OuId> {
+        let answer = self
+            .client
+            .list_roots()
+            .send()
+            .await
+            .map_err(|e| aws_error("organizations", "ListRoots", e))?;
+        let id = answer
+            .roots()
+            .first()
+            .and_then(|root| root.id())
+            .unwrap_or_default();
+        OuId::new(id)
+    }
+
+    #[tracing::instrument(skip(self))]
     async fn account(&self, id: &AccountId) -> Result<Option<OrgAccount>> {
         match self
             .client

@@ -2,6 +2,7 @@
 
 use super::{
     AssumedRoleLocations, OrganizationsDirectory, S3ReportStore, SnsNotifier, SsmAutomation,
+    SsmDocuments, StackSetRoles,
 };
 use crate::config::Config;
 use crate::ports::Notifier;
@@ -49,6 +50,38 @@ impl RunServices {
         self.notifier
             .as_ref()
             .map(|notifier| notifier as &dyn Notifier)
+    }
+}
+
+/// Everything onboarding talks to.
+#[derive(Debug)]
+pub struct OnboardingServices {
+    /// The organization.
+    pub directory: OrganizationsDirectory,
+    /// The central account's documents, in every Region.
+    pub documents: SsmDocuments,
+    /// The execution role's StackSet.
+    pub roles: StackSetRoles,
+}
+
+impl OnboardingServices {
+    /// Builds the clients (no call is made).
+    pub fn new(sdk: &SdkConfig, config: &Config) -> Self {
+        let role = &config.execution_role;
+        let cloudformation = aws_sdk_cloudformation::config::Builder::from(sdk)
+            .region(aws_sdk_cloudformation::config::Region::new(
+                role.stack_region.to_string(),
+            ))
+            .build();
+        Self {
+            directory: OrganizationsDirectory::new(aws_sdk_organizations::Client::new(sdk)),
+            documents: SsmDocuments::new(sdk),
+            roles: StackSetRoles::new(
+                aws_sdk_cloudformation::Client::from_conf(cloudformation),
+                &role.stack_set_name,
+                role.stack_region.clone(),
+            ),
+        }
     }
 }
 

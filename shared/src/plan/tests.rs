@@ -42,6 +42,10 @@ impl Directory for Organization {
         Ok(found)
     }
 
+    async fn root(&self) -> Result<OuId> {
+        OuId::new("r-root")
+    }
+
     async fn account(&self, id: &AccountId) -> Result<Option<OrgAccount>> {
         Ok(self
             .units

@@ -1,0 +1,340 @@
+//! Onboarding: what the seeds do by hand in every target account, done for each account that
+//! joins and undone for each that leaves: the configured documents shared with it in every
+//! configured Region (sharing read first, changed only where missing, the 1,000-account limit
+//! checked before calling), and the execution role deployed through its StackSet. The
+//! reconciler repairs what events missed, in batches.
+
+use crate::config::{Config, DocumentSelector};
+use crate::model::{
+    AccountId, DocumentName, DocumentShare, OnboardingAction, OnboardingReport, Region,
+    RoleOutcome, ShareOutcome,
+};
+use crate::ports::{AccountStatus, Directory, Documents, Roles};
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// SSM's limit on the accounts a private document may be shared with.
+pub const MAX_SHARED_ACCOUNTS: usize = 1000;
+
+/// The steps of onboarding, in the order the onboarding state machine runs them (share and
+/// deploy run side by side there, in this order here).
+pub const ONBOARDING_STEPS: &[&str] = &[
+    "CheckAccount",
+    "ShareDocuments",
+    "DeployRole",
+    "PublishReport",
+];
+
+/// The documents the config selects in `region`: named ones (missing ones reported as such) and
+/// every owned document that starts with a prefix.
+async fn selected_documents(
+    documents: &dyn Documents,
+    config: &Config,
+    region: &Region,
+) -> Result<Vec<std::result::Result<DocumentName, (DocumentName, String)>>> {
+    let owned: BTreeSet<DocumentName> = documents.owned(region).await?.into_iter().collect();
+    let mut selected = Vec::new();
+    let mut seen = BTreeSet::new();
+    for selector in &config.documents.share {
+        match selector {
+            DocumentSelector::Name(name) => {
+                if !seen.insert(name.clone()) {
+                    continue;
+                }
+                if owned.contains(name) {
+                    selected.push(Ok(name.clone()));
+                } else {
+                    selected.push(Err((
+                        name.clone(),
+                        format!("the central account has no document {name} in {region}"),
+                    )));
+                }
+            }
+            DocumentSelector::Prefix(prefix) => {
+                for name in owned
+                    .iter()
+                    .filter(|name| name.as_str().starts_with(prefix.as_str()))
+                {
+                    if seen.insert(name.clone()) {
+                        selected.push(Ok(name.clone()));
+                    }
+                }
+            }
+        }
+    }
+    Ok(selected)
+}
+
+/// Shares (or, offboarding, unshares) every selected document in every sharing Region with
+/// `account`. Each document and Region gets its own outcome; one failure does not stop the
+/// rest. A Region whose documents cannot even be listed is reported in the returned errors.
+pub async fn share_documents(
+    documents: &dyn Documents,
+    config: &Config,
+    account: &AccountId,
+    action: OnboardingAction,
+    dry_run: bool,
+) -> (Vec<DocumentShare>, Vec<String>) {
+    let mut shares = Vec::new();
+    let mut errors = Vec::new();
+    for region in config.sharing_regions() {
+        let selected = match selected_documents(documents, config, region).await {
+            Ok(selected) => selected,
+            Err(error) => {
+                errors.push(format!("cannot list the documents in {region}: {error}"));
+                continue;
+            }
+        };
+        for document in selected {
+            let (document, outcome) = match document {
+                Err((document, reason)) => (document, ShareOutcome::Failed(reason)),
+                Ok(document) => {
+                    let outcome =
+                        share_one(documents, &document, region, account, action, dry_run).await;
+                    (document, outcome)
+                }
+            };
+            shares.push(DocumentShare {
+                document,
+                region: region.clone(),
+                outcome,
+            });
+        }
+    }
+    (shares, errors)
+}
+
+async fn share_one(
+    documents: &dyn Documents,
+    document: &DocumentName,
+    region: &Region,
+    account: &AccountId,
+    action: OnboardingAction,
+    dry_run: bool,
+) -> ShareOutcome {
+    let current = match documents.shared_with(document, region).await {
+        Ok(current) => current,
+        Err(error) => return ShareOutcome::Failed(format!("cannot read its sharing: {error}")),
+    };
+    let has = current.iter().any(|id| id == account.as_str());
+    let change = match (action, has) {
+        (OnboardingAction::Onboard, true) => return ShareOutcome::AlreadyShared,
+        (OnboardingAction::Offboard, false) => return ShareOutcome::NotShared,
+        (OnboardingAction::Onboard, false) if current.len() >= MAX_SHARED_ACCOUNTS => {
+            return ShareOutcome::LimitReached(format!(
+                "{document} is shared with {} accounts in {region}, SSM's limit for a private document",
+                current.len()
+            ));
+        }
+        (OnboardingAction::Onboard, false) if dry_run => return ShareOutcome::WouldShare,
+        (OnboardingAction::Offboard, true) if dry_run => return ShareOutcome::WouldUnshare,
+        (action, _) => action,
+    };
+    let accounts = std::slice::from_ref(account);
+    let result = match change {
+        OnboardingAction::Onboard => {
+            documents
+                .modify_sharing(document, region, accounts, &[])
+                .await
+        }
+        OnboardingAction::Offboard => {
+            documents
+                .modify_sharing(document, region, &[], accounts)
+                .await
+        }
+    };
+    match (result, change) {
+        (Ok(()), OnboardingAction::Onboard) => ShareOutcome::Shared,
+        (Ok(()), OnboardingAction::Offboard) => ShareOutcome::Unshared,
+        (Err(error), _) => ShareOutcome::Failed(error.to_string()),
+    }
+}
+
+/// Deploys (or removes) the execution role in `account`, unless it is already there (gone).
+pub async fn deploy_role(
+    roles: &dyn Roles,
+    account: &AccountId,
+    action: OnboardingAction,
+    dry_run: bool,
+) -> RoleOutcome {
+    let deployed = match roles.deployed().await {
+        Ok(deployed) => deployed.contains(account),
+        Err(error) => {
+            return RoleOutcome::Failed(format!("cannot list the role's stack instances: {error}"));
+        }
+    };
+    let accounts = std::slice::from_ref(account);
+    match (action, deployed) {
+        (OnboardingAction::Onboard, true) => RoleOutcome::AlreadyDeployed,
+        (OnboardingAction::Offboard, false) => RoleOutcome::NotDeployed,
+        (_, _) if dry_run => RoleOutcome::Skipped("dry run: the role would be changed".to_owned()),
+        (OnboardingAction::Onboard, false) => match roles.deploy(accounts).await {
+            Ok(()) => RoleOutcome::Deployed,
+            Err(error) => RoleOutcome::Failed(error.to_string()),
+        },
+        (OnboardingAction::Offboard, true) => match roles.remove(accounts).await {
+            Ok(()) => RoleOutcome::Removed,
+            Err(error) => RoleOutcome::Failed(error.to_string()),
+        },
+    }
+}
+
+/// Onboards (or offboards) one account: checks it, then shares and deploys side by side.
+#[allow(clippy::too_many_arguments)]
+pub async fn onboard(
+    directory: &dyn Directory,
+    documents: &dyn Documents,
+    roles: &dyn Roles,
+    config: &Config,
+    account: &AccountId,
+    action: OnboardingAction,
+    trigger_key: &str,
+    dry_run: bool,
+) -> Result<OnboardingReport> {
+    if account == &config.central_account {
+        return Err(Error::Run {
+            problem: format!(
+                "{account} is the central account: it owns the documents and needs no onboarding"
+            ),
+        });
+    }
+    if action == OnboardingAction::Onboard {
+        match directory.account(account).await? {
+            Some(member) if member.status == AccountStatus::Active => {}
+            Some(member) => {
+                return Err(Error::Run {
+                    problem: format!(
+                        "account {account} is not active ({:?}): nothing is shared with it",
+                        member.status
+                    ),
+                });
+            }
+            None => {
+                return Err(Error::Run {
+                    problem: format!("account {account} is not a member of the organization"),
+                });
+            }
+        }
+    }
+    let ((shares, errors), role) = tokio::join!(
+        share_documents(documents, config, account, action, dry_run),
+        deploy_role(roles, account, action, dry_run),
+    );
+    Ok(OnboardingReport {
+        account_id: account.clone(),
+        action,
+        trigger_key: trigger_key.to_owned(),
+        shares,
+        role,
+        errors,
+    })
+}
+
+/// What the reconciler found and did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconcileReport {
+    /// Active member accounts in scope.
+    pub accounts: usize,
+    /// For each `document@region`, the accounts it was (or, in a dry run, would be) shared with.
+    pub shared: BTreeMap<String, Vec<AccountId>>,
+    /// Accounts the role was (or would be) deployed to.
+    pub roles_deployed: Vec<AccountId>,
+    /// Problems, each for one document, Region or the role.
+    pub errors: Vec<String>,
+    /// Whether anything was changed.
+    pub dry_run: bool,
+}
+
+impl ReconcileReport {
+    /// True when nothing was missing.
+    pub fn in_sync(&self) -> bool {
+        self.shared.values().all(Vec::is_empty)
+            && self.roles_deployed.is_empty()
+            && self.errors.is_empty()
+    }
+}
+
+/// Finds every active member account that lacks a share or the role, and repairs it: shares in
+/// batches of 20 accounts per call, one StackSet operation for all missing roles.
+pub async fn reconcile(
+    directory: &dyn Directory,
+    documents: &dyn Documents,
+    roles: &dyn Roles,
+    config: &Config,
+    dry_run: bool,
+) -> Result<ReconcileReport> {
+    let root = directory.root().await?;
+    let active: BTreeSet<AccountId> = directory
+        .accounts_under(&root, true)
+        .await?
+        .into_iter()
+        .filter(|account| {
+            account.status == AccountStatus::Active && account.id != config.central_account
+        })
+        .map(|account| account.id)
+        .collect();
+    let mut report = ReconcileReport {
+        accounts: active.len(),
+        shared: BTreeMap::new(),
+        roles_deployed: Vec::new(),
+        errors: Vec::new(),
+        dry_run,
+    };
+    for region in config.sharing_regions() {
+        for document in selected_documents(documents, config, region).await? {
+            let document = match document {
+                Ok(document) => document,
+                Err((_, reason)) => {
+                    report.errors.push(reason);
+                    continue;
+                }
+            };
+            let current: BTreeSet<String> = documents
+                .shared_with(&document, region)
+                .await?
+                .into_iter()
+                .collect();
+            let mut missing: Vec<AccountId> = active
+                .iter()
+                .filter(|id| !current.contains(id.as_str()))
+                .cloned()
+                .collect();
+            let free_slots = MAX_SHARED_ACCOUNTS.saturating_sub(current.len());
+            if missing.len() > free_slots {
+                report.errors.push(format!(
+                    "{document} in {region}: {} accounts are missing but SSM allows only {free_slots} more shares (1,000 accounts per private document)",
+                    missing.len()
+                ));
+                missing.truncate(free_slots);
+            }
+            if !missing.is_empty() && !dry_run {
+                if let Err(error) = documents
+                    .modify_sharing(&document, region, &missing, &[])
+                    .await
+                {
+                    report
+                        .errors
+                        .push(format!("{document} in {region}: {error}"));
+                    continue;
+                }
+            }
+            report
+                .shared
+                .insert(format!("{document}@{region}"), missing);
+        }
+    }
+    let deployed = roles.deployed().await?;
+    let missing: Vec<AccountId> = active
+        .iter()
+        .filter(|id| !deployed.contains(*id))
+        .cloned()
+        .collect();
+    if !missing.is_empty() && !dry_run {
+        if let Err(error) = roles.deploy(&missing).await {
+            report.errors.push(format!("the execution role: {error}"));
+        }
+    }
+    report.roles_deployed = missing;
+    Ok(report)
+}
