@@ -185,9 +185,13 @@ def create_member_resources(endpoint, account, regions, per_location):
     return instances
 
 
-def onboard(endpoint, accounts, documents, regions, without_role):
-    """What onboarding does: share every document in every Region, deploy the execution role."""
-    ids = [account["id"] for account in accounts]
+def onboard(endpoint, accounts, documents, regions, without_role, without_shares):
+    """What onboarding does: share every document in every Region, deploy the execution role
+    (leaving the role out of the last `without_role` accounts and the shares out of the last
+    `without_shares`: drift for the reconciler to find)."""
+    ids = [account["id"] for account in accounts[: len(accounts) - without_shares]]
+    for account in accounts:
+        account["shared"] = account["id"] in ids
     for region in regions:
         ssm = client(endpoint, "ssm", region=region)
         for document in documents:
@@ -242,6 +246,9 @@ def main():
         "--without-role", type=int, default=0, help="with --onboard: leave the role out of the last N accounts"
     )
     parser.add_argument(
+        "--without-shares", type=int, default=0, help="with --onboard: share nothing with the last N accounts"
+    )
+    parser.add_argument(
         "--failing-instances",
         type=int,
         default=0,
@@ -266,11 +273,14 @@ def main():
     create_role_stack_set(args.endpoint, organization_id)
     for account in accounts:
         account["execution_role"] = False
-        account["instances"] = create_member_resources(
-            args.endpoint, account["id"], regions, args.instances_per_location
+        account["shared"] = False
+        account["instances"] = (
+            create_member_resources(args.endpoint, account["id"], regions, args.instances_per_location)
+            if args.instances_per_location > 0
+            else {region: [] for region in regions}
         )
     if args.onboard:
-        onboard(args.endpoint, accounts, documents, regions, args.without_role)
+        onboard(args.endpoint, accounts, documents, regions, args.without_role, args.without_shares)
     failing = []
     for account in accounts[: args.failing_instances]:
         instance = account["instances"][regions[0]][0]

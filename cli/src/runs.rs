@@ -432,24 +432,18 @@ fn account_event(
     dry_run: bool,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
-    use fabric::events::Trigger;
-    use fabric::model::OnboardingAction;
-    let (account, action) = match &event.trigger {
-        Trigger::AccountJoined { account_id, .. } => (account_id, OnboardingAction::Onboard),
-        Trigger::AccountLeft { account_id, .. } => (account_id, OnboardingAction::Offboard),
-        other => {
-            let value = serde_json::to_value(other).unwrap_or_default();
-            let reason = value["reason"]
-                .as_str()
-                .map(|r| format!(": {r}"))
-                .unwrap_or_default();
-            return writeln!(
-                out,
-                "{}: nothing to do{reason}",
-                value["trigger"].as_str().unwrap_or("event")
-            )
-            .map_err(other_failure);
-        }
+    let Some((account, action)) = fabric::onboarding::onboarding_action(&event.trigger) else {
+        let value = serde_json::to_value(&event.trigger).unwrap_or_default();
+        let reason = value["reason"]
+            .as_str()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default();
+        return writeln!(
+            out,
+            "{}: nothing to do{reason}",
+            value["trigger"].as_str().unwrap_or("event")
+        )
+        .map_err(other_failure);
     };
     writeln!(
         out,
@@ -459,7 +453,7 @@ fn account_event(
     .map_err(other_failure)?;
     runtime()?.block_on(crate::onboarding::carry_out(
         config,
-        account,
+        &account,
         action,
         event.idempotency_key.as_str(),
         dry_run,

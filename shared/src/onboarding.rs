@@ -26,6 +26,23 @@ pub const ONBOARDING_STEPS: &[&str] = &[
     "PublishReport",
 ];
 
+/// What onboarding does for a trigger: onboard an account that joined, offboard one that left;
+/// nothing (`None`) for every other trigger (pending, failed, moved, ignored, runs).
+pub fn onboarding_action(
+    trigger: &crate::events::Trigger,
+) -> Option<(AccountId, OnboardingAction)> {
+    use crate::events::Trigger;
+    match trigger {
+        Trigger::AccountJoined { account_id, .. } => {
+            Some((account_id.clone(), OnboardingAction::Onboard))
+        }
+        Trigger::AccountLeft { account_id, .. } => {
+            Some((account_id.clone(), OnboardingAction::Offboard))
+        }
+        _ => None,
+    }
+}
+
 /// The documents the config selects in `region`: named ones (missing ones reported as such) and
 /// every owned document that starts with a prefix.
 async fn selected_documents(

@@ -1,6 +1,7 @@
 //! Fault injection, off by default: added latency on every Automation call, a share of calls
 //! answered with `ThrottlingException`, and SSM's per-account-Region rate limits (1 start a
-//! second, 3 gets or describes a second). Also counts calls by operation, for benchmarks.
+//! second, 3 gets or describes a second). Also counts calls by operation, the simulator's own
+//! and those forwarded to moto, for tests and benchmarks.
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -28,6 +29,9 @@ pub struct CallStats {
     pub calls: BTreeMap<String, u64>,
     /// Calls answered with `ThrottlingException`, by operation.
     pub throttled: BTreeMap<String, u64>,
+    /// Calls forwarded to moto, by operation (`AmazonSSM.ModifyDocumentPermission`,
+    /// `cloudformation.CreateStackInstances`, `s3.PUT`...).
+    pub forwarded: BTreeMap<String, u64>,
 }
 
 /// A token bucket: `rate` tokens a second, at most `rate` stored.
@@ -94,6 +98,14 @@ impl Faults {
     /// Forgets the counts.
     pub fn reset_stats(&self) {
         *lock(&self.stats) = CallStats::default();
+    }
+
+    /// Counts a call that is forwarded to moto (no fault is injected into those).
+    pub fn count_forwarded(&self, operation: &str) {
+        *lock(&self.stats)
+            .forwarded
+            .entry(operation.to_owned())
+            .or_insert(0) += 1;
     }
 
     /// Counts the call, waits out the added latency, and says whether to throttle it.

@@ -76,13 +76,13 @@ async fn handle(simulator: &Simulator, request: Request<Body>) -> Response<Body>
         .and_then(|target| target.strip_prefix("AmazonSSM."))
         .filter(|operation| OPERATIONS.contains(operation))
         .map(str::to_owned);
-    match operation {
-        Some(operation) => {
-            let answer = automation_call(simulator, &operation, &parts.headers, &body).await;
-            json_response(answer)
-        }
-        None => forward(simulator, parts.method, parts.uri, parts.headers, body).await,
+    if let Some(operation) = operation {
+        let answer = automation_call(simulator, &operation, &parts.headers, &body).await;
+        return json_response(answer);
     }
+    let forwarded = forwarded_operation(&parts.method, &parts.headers, &body);
+    simulator.faults.count_forwarded(&forwarded);
+    forward(simulator, parts.method, parts.uri, parts.headers, body).await
 }
 
 async fn automation_call(
@@ -162,6 +162,32 @@ async fn caller(simulator: &Simulator, headers: &HeaderMap) -> Result<Caller, Ap
         account,
         region: (*region).to_owned(),
     })
+}
+
+/// The name a forwarded call is counted under: the JSON target (`AmazonSSM.ListDocuments`), the
+/// query action with its service (`cloudformation.CreateStackInstances`), else the service and
+/// HTTP method (`s3.PUT`).
+fn forwarded_operation(method: &Method, headers: &HeaderMap, body: &Bytes) -> String {
+    if let Some(target) = headers
+        .get("x-amz-target")
+        .and_then(|value| value.to_str().ok())
+    {
+        return target.to_owned();
+    }
+    let service = headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|auth| auth.split("Credential=").nth(1))
+        .and_then(|credential| credential.split('/').nth(3))
+        .unwrap_or("unknown");
+    let action = std::str::from_utf8(body).ok().and_then(|form| {
+        form.split('&')
+            .find_map(|pair| pair.strip_prefix("Action="))
+    });
+    match action {
+        Some(action) => format!("{service}.{action}"),
+        None => format!("{service}.{method}"),
+    }
 }
 
 fn json_response(answer: Result<serde_json::Value, ApiError>) -> Response<Body> {

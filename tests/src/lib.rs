@@ -54,6 +54,8 @@ pub struct SeedAccount {
     pub ou_id: String,
     /// Whether the seeder deployed the execution role into it.
     pub execution_role: bool,
+    /// Whether the seeder shared the documents with it.
+    pub shared: bool,
     /// Region -> instance ids.
     pub instances: BTreeMap<String, Vec<String>>,
 }
@@ -82,7 +84,8 @@ pub struct SeededStack {
     pub start_time: Duration,
 }
 
-/// Starts a private stack and seeds it with `seed_args` (see `local-stack/seed.py --help`).
+/// Starts a private stack and seeds it with `seed_args` (see `local-stack/seed.py --help`);
+/// the simulator's call counts start from zero after the seeding.
 /// Fails with a clear message when the local stack is not installed.
 pub async fn seeded_stack(seed_args: &[&str]) -> SeededStack {
     let workspace = workspace();
@@ -115,6 +118,8 @@ pub async fn seeded_stack(seed_args: &[&str]) -> SeededStack {
         String::from_utf8_lossy(&output.stderr)
     );
     let seed: Seed = serde_json::from_slice(&output.stdout).expect("the seeder prints its summary");
+    // Call counts start after the seeding: they count what the test does.
+    stack.simulator().faults().reset_stats();
     SeededStack {
         stack,
         seed,

@@ -1,0 +1,441 @@
+//! Onboarding against a private, seeded local stack with the real SDK clients: an account
+//! that joins is onboarded from its event (once, however often the event comes), runs then
+//! succeed there and fail where nobody onboarded; events that are not joins change nothing; an
+//! account that leaves is offboarded; the reconciler finds exactly the seeded drift, repairs
+//! it, and shares in batches of 20 accounts.
+
+#![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
+
+use fabric::aws::{OnboardingServices, RunServices};
+use fabric::config::Config;
+use fabric::events::TriggerEvent;
+use fabric::model::{
+    AccountId, AccountOrOu, AutomationStatus, LocationStatus, OnboardingAction, RoleOutcome,
+    RunRequest, RunTrigger, ShareOutcome, Target, TargetLocation,
+};
+use fabric::onboarding::{self, onboarding_action};
+use fabric::plan::{PlanContext, plan_run};
+use fabric::runs::{self, RunState};
+use fabric_tests::{SeededStack, central_config, seeded_stack};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// A seeded stack, its config, and the services onboarding and runs use.
+struct World {
+    org: SeededStack,
+    config: Config,
+    onboarding: OnboardingServices,
+    runs: RunServices,
+    organizations: aws_sdk_organizations::Client,
+}
+
+async fn world(seed_args: &[&str]) -> World {
+    let config_path = fabric_tests::workspace()
+        .join(".local/test-logs")
+        .join(format!("onboarding-config-{}.yaml", std::process::id()));
+    let mut args = seed_args.to_vec();
+    let config_arg = config_path.display().to_string();
+    args.extend(["--config-out", config_arg.as_str()]);
+    let org = seeded_stack(&args).await;
+    let config = Config::load(&config_path).expect("the seeded config loads");
+    let sdk = central_config(org.stack.endpoint(), "us-east-1").await;
+    World {
+        onboarding: OnboardingServices::new(&sdk, &config),
+        runs: RunServices::new(&sdk, &config).expect("services"),
+        organizations: aws_sdk_organizations::Client::new(&sdk),
+        config,
+        org,
+    }
+}
+
+impl World {
+    /// Calls forwarded to moto so far, by operation.
+    fn forwarded(&self, operation: &str) -> u64 {
+        self.org
+            .stack
+            .simulator()
+            .faults()
+            .stats()
+            .forwarded
+            .get(operation)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// A new member account, created through Organizations as a person would.
+    async fn create_account(&self, name: &str) -> AccountId {
+        let request = self
+            .organizations
+            .create_account()
+            .email(format!("{name}@example.com"))
+            .account_name(name)
+            .send()
+            .await
+            .expect("CreateAccount")
+            .create_account_status
+            .and_then(|status| status.id)
+            .expect("a request id");
+        let status = self
+            .organizations
+            .describe_create_account_status()
+            .create_account_request_id(request)
+            .send()
+            .await
+            .expect("DescribeCreateAccountStatus")
+            .create_account_status
+            .expect("a status");
+        AccountId::new(status.account_id.expect("an account id")).expect("valid")
+    }
+
+    /// Who each document is shared with, per `document@region`.
+    async fn sharing(&self) -> BTreeMap<String, Vec<String>> {
+        let mut sharing = BTreeMap::new();
+        for region in self.config.sharing_regions() {
+            let ssm = aws_sdk_ssm::Client::new(
+                &central_config(self.org.stack.endpoint(), region.as_str()).await,
+            );
+            for document in &self.org.seed.documents {
+                let accounts = ssm
+                    .describe_document_permission()
+                    .name(document)
+                    .permission_type(aws_sdk_ssm::types::DocumentPermissionType::Share)
+                    .send()
+                    .await
+                    .expect("DescribeDocumentPermission")
+                    .account_ids
+                    .unwrap_or_default();
+                sharing.insert(format!("{document}@{region}"), accounts);
+            }
+        }
+        sharing
+    }
+}
+
+/// The Organizations `CreateAccountResult` fixture, for `account`.
+fn account_created(account: &AccountId) -> TriggerEvent {
+    let mut event: serde_json::Value = serde_json::from_str(include_str!(
+        "../fixtures/events/org-create-account-result-succeeded.json"
+    ))
+    .expect("fixture");
+    event["detail"]["serviceEventDetails"]["createAccountStatus"]["accountId"] =
+        account.to_string().into();
+    event["detail"]["eventID"] = format!("event-for-{account}").into();
+    TriggerEvent::from_value(&event).expect("a join")
+}
+
+#[tokio::test]
+async fn when_an_account_joins_then_its_event_onboards_it_once_and_runs_succeed_there_only() {
+    let world = world(&[
+        "--accounts",
+        "3",
+        "--onboard",
+        "--instances-per-location",
+        "0",
+    ])
+    .await;
+    let joined = world.create_account("joined").await;
+    let never_onboarded = world.create_account("never-onboarded").await;
+    let event = account_created(&joined);
+
+    // Delivered three times: one onboarding, and no mutating call after the first.
+    let mut reports = Vec::new();
+    for _ in 0..3 {
+        let (account, action) = onboarding_action(&event.trigger).expect("a join onboards");
+        let report = onboarding::onboard(
+            &world.onboarding.directory,
+            &world.onboarding.documents,
+            &world.onboarding.roles,
+            &world.config,
+            &account,
+            action,
+            event.idempotency_key.as_str(),
+            false,
+        )
+        .await
+        .expect("onboards");
+        reports.push(report);
+    }
+    let shares = world.config.sharing_regions().len() * world.org.seed.documents.len();
+    assert_eq!(reports[0].shares.len(), shares);
+    assert!(
+        reports[0]
+            .shares
+            .iter()
+            .all(|share| share.outcome == ShareOutcome::Shared),
+        "{:?}",
+        reports[0].shares
+    );
+    assert_eq!(reports[0].role, RoleOutcome::Deployed);
+    for again in &reports[1..] {
+        assert!(
+            again
+                .shares
+                .iter()
+                .all(|share| share.outcome == ShareOutcome::AlreadyShared)
+        );
+        assert_eq!(again.role, RoleOutcome::AlreadyDeployed);
+    }
+    assert_eq!(
+        world.forwarded("AmazonSSM.ModifyDocumentPermission"),
+        u64::try_from(shares).expect("small")
+    );
+    assert_eq!(world.forwarded("cloudformation.CreateStackInstances"), 1);
+    for (document, accounts) in world.sharing().await {
+        assert!(
+            accounts.contains(&joined.to_string()),
+            "{document} is not shared with {joined}"
+        );
+        assert!(
+            !accounts.contains(&never_onboarded.to_string()),
+            "{document}"
+        );
+    }
+
+    // A run over both: it succeeds where the account was onboarded, fails where it was not.
+    let mut location = TargetLocation::new(
+        vec![
+            AccountOrOu::Account(joined.clone()),
+            AccountOrOu::Account(never_onboarded.clone()),
+        ],
+        vec![world.config.regions[0].clone()],
+    );
+    location.target_location_max_concurrency =
+        Some(fabric::model::Concurrency::parse("2").expect("valid"));
+    location.target_location_max_errors =
+        Some(fabric::model::ErrorThreshold::parse("1").expect("valid"));
+    location.targets = Some(Target::ParameterValues {
+        values: vec!["i-0123456789abcdef0".to_owned()],
+    });
+    let mut spec = world
+        .config
+        .profile("patch-scan-web")
+        .expect("profile")
+        .clone();
+    spec.target_locations = vec![location];
+    let request = RunRequest {
+        profile: None,
+        spec,
+        trigger: RunTrigger::Manual {
+            requested_by: "test".to_owned(),
+        },
+    };
+    let plan = plan_run(
+        "run-joined",
+        request,
+        &world.runs.directory,
+        &PlanContext {
+            default_regions: &world.config.regions,
+        },
+    )
+    .await
+    .expect("plans");
+    let mut state = RunState::new(plan);
+    state.started = runs::start_wave(
+        &world.runs.automation,
+        &state.plan,
+        0,
+        Duration::from_millis(50),
+    )
+    .await
+    .expect("starts");
+    state.next_wave = 1;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !runs::progress(&world.runs.automation, &state.started)
+        .await
+        .expect("progress")
+        .done
+    {
+        assert!(Instant::now() < deadline, "the run did not end");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let report = state
+        .report(&world.runs.automation, &world.runs.locations)
+        .await
+        .expect("report");
+    for result in report.locations() {
+        if result.location.account_id == joined {
+            assert_eq!(
+                result.status,
+                LocationStatus::Automation(AutomationStatus::Success)
+            );
+        } else {
+            assert_eq!(
+                result.status,
+                LocationStatus::Automation(AutomationStatus::Failed)
+            );
+            let message = result.failure_message.as_deref().unwrap_or_default();
+            assert!(message.contains("Unable to assume role"), "{message}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn when_events_are_not_joins_then_nothing_changes_and_a_leaving_account_is_offboarded() {
+    let world = world(&[
+        "--accounts",
+        "3",
+        "--onboard",
+        "--instances-per-location",
+        "0",
+    ])
+    .await;
+    for fixture in [
+        include_str!("../fixtures/events/org-create-account-result-failed.json"),
+        include_str!("../fixtures/events/org-invite-account.json"),
+        include_str!("../fixtures/events/org-remove-account-access-denied.json"),
+        include_str!("../fixtures/events/cloudwatch-alarm-metric-ok.json"),
+    ] {
+        let event = TriggerEvent::from_slice(fixture.as_bytes()).expect("a known event");
+        assert!(
+            onboarding_action(&event.trigger).is_none(),
+            "{:?}",
+            event.trigger
+        );
+    }
+    let calls_before = world.org.stack.simulator().faults().stats().forwarded;
+
+    let leaving = AccountId::new(world.org.seed.accounts[1].id.as_str()).expect("valid");
+    let mut event: serde_json::Value =
+        serde_json::from_str(include_str!("../fixtures/events/org-remove-account.json"))
+            .expect("fixture");
+    event["detail"]["requestParameters"]["accountId"] = leaving.to_string().into();
+    let event = TriggerEvent::from_value(&event).expect("a removal");
+    let (account, action) = onboarding_action(&event.trigger).expect("a leave offboards");
+    assert_eq!(action, OnboardingAction::Offboard);
+    let report = onboarding::onboard(
+        &world.onboarding.directory,
+        &world.onboarding.documents,
+        &world.onboarding.roles,
+        &world.config,
+        &account,
+        action,
+        event.idempotency_key.as_str(),
+        false,
+    )
+    .await
+    .expect("offboards");
+    assert!(
+        report
+            .shares
+            .iter()
+            .all(|share| share.outcome == ShareOutcome::Unshared),
+        "{:?}",
+        report.shares
+    );
+    assert_eq!(report.role, RoleOutcome::Removed);
+    for (document, accounts) in world.sharing().await {
+        assert!(
+            !accounts.contains(&leaving.to_string()),
+            "{document} is still shared with {leaving}"
+        );
+    }
+    assert!(!world.onboarding_deployed().await.contains(&leaving));
+    // Nothing mutating happened before the offboarding.
+    assert_eq!(calls_before.get("AmazonSSM.ModifyDocumentPermission"), None);
+}
+
+impl World {
+    async fn onboarding_deployed(&self) -> std::collections::BTreeSet<AccountId> {
+        use fabric::ports::Roles;
+        self.onboarding
+            .roles
+            .deployed()
+            .await
+            .expect("stack instances")
+    }
+}
+
+#[tokio::test]
+async fn when_reconciling_then_the_dry_run_lists_exactly_the_seeded_drift_and_the_run_repairs_it() {
+    let world = world(&[
+        "--accounts",
+        "6",
+        "--onboard",
+        "--without-role",
+        "1",
+        "--without-shares",
+        "2",
+        "--instances-per-location",
+        "0",
+    ])
+    .await;
+    let unshared: Vec<String> = world
+        .org
+        .seed
+        .accounts
+        .iter()
+        .filter(|a| !a.shared)
+        .map(|a| a.id.clone())
+        .collect();
+    let roleless: Vec<String> = world
+        .org
+        .seed
+        .accounts
+        .iter()
+        .filter(|a| !a.execution_role)
+        .map(|a| a.id.clone())
+        .collect();
+    assert_eq!((unshared.len(), roleless.len()), (2, 1));
+    let reconcile = |dry_run| {
+        onboarding::reconcile(
+            &world.onboarding.directory,
+            &world.onboarding.documents,
+            &world.onboarding.roles,
+            &world.config,
+            dry_run,
+        )
+    };
+
+    let drift = reconcile(true).await.expect("a dry run");
+    assert_eq!(drift.accounts, 6);
+    assert_eq!(
+        drift.shared.len(),
+        world.config.sharing_regions().len() * world.org.seed.documents.len()
+    );
+    for (document, accounts) in &drift.shared {
+        let mut accounts: Vec<String> = accounts.iter().map(ToString::to_string).collect();
+        accounts.sort();
+        let mut expected = unshared.clone();
+        expected.sort();
+        assert_eq!(accounts, expected, "{document}");
+    }
+    assert_eq!(
+        drift
+            .roles_deployed
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        roleless
+    );
+    assert_eq!(
+        world.forwarded("AmazonSSM.ModifyDocumentPermission"),
+        0,
+        "a dry run changes nothing"
+    );
+
+    let repaired = reconcile(false).await.expect("repairs");
+    assert!(repaired.errors.is_empty(), "{:?}", repaired.errors);
+    assert!(reconcile(true).await.expect("a dry run").in_sync());
+}
+
+#[tokio::test]
+async fn when_45_accounts_are_shared_at_once_then_each_document_and_region_takes_3_calls() {
+    let world = world(&["--accounts", "45", "--instances-per-location", "0"]).await;
+    let report = onboarding::reconcile(
+        &world.onboarding.directory,
+        &world.onboarding.documents,
+        &world.onboarding.roles,
+        &world.config,
+        false,
+    )
+    .await
+    .expect("reconciles");
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let pairs = world.config.sharing_regions().len() * world.org.seed.documents.len();
+    assert_eq!(
+        world.forwarded("AmazonSSM.ModifyDocumentPermission"),
+        u64::try_from(pairs * 3).expect("small")
+    );
+    assert_eq!(world.forwarded("cloudformation.CreateStackInstances"), 1);
+    assert_eq!(report.roles_deployed.len(), 45);
+}
