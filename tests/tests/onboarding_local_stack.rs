@@ -192,66 +192,9 @@ async fn when_an_account_joins_then_its_event_onboards_it_once_and_runs_succeed_
     }
 
     // A run over both: it succeeds where the account was onboarded, fails where it was not.
-    let mut location = TargetLocation::new(
-        vec![
-            AccountOrOu::Account(joined.clone()),
-            AccountOrOu::Account(never_onboarded.clone()),
-        ],
-        vec![world.config.regions[0].clone()],
-    );
-    location.target_location_max_concurrency =
-        Some(fabric::model::Concurrency::parse("2").expect("valid"));
-    location.target_location_max_errors =
-        Some(fabric::model::ErrorThreshold::parse("1").expect("valid"));
-    location.targets = Some(Target::ParameterValues {
-        values: vec!["i-0123456789abcdef0".to_owned()],
-    });
-    let mut spec = world
-        .config
-        .profile("patch-scan-web")
-        .expect("profile")
-        .clone();
-    spec.target_locations = vec![location];
-    let request = RunRequest {
-        profile: None,
-        spec,
-        trigger: RunTrigger::Manual {
-            requested_by: "test".to_owned(),
-        },
-    };
-    let plan = plan_run(
-        "run-joined",
-        request,
-        &world.runs.directory,
-        &PlanContext {
-            default_regions: &world.config.regions,
-        },
-    )
-    .await
-    .expect("plans");
-    let mut state = RunState::new(plan);
-    state.started = runs::start_wave(
-        &world.runs.automation,
-        &state.plan,
-        0,
-        Duration::from_millis(50),
-    )
-    .await
-    .expect("starts");
-    state.next_wave = 1;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !runs::progress(&world.runs.automation, &state.started)
-        .await
-        .expect("progress")
-        .done
-    {
-        assert!(Instant::now() < deadline, "the run did not end");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let report = state
-        .report(&world.runs.automation, &world.runs.locations)
-        .await
-        .expect("report");
+    let report = world
+        .run_in(&[joined.clone(), never_onboarded.clone()])
+        .await;
     for result in report.locations() {
         if result.location.account_id == joined {
             assert_eq!(
@@ -335,6 +278,68 @@ async fn when_events_are_not_joins_then_nothing_changes_and_a_leaving_account_is
 }
 
 impl World {
+    /// Runs the `patch-scan-web` document once per account of `accounts` (first Region, one
+    /// parameter-value target) and returns the report.
+    async fn run_in(&self, accounts: &[AccountId]) -> fabric::model::RunReport {
+        let mut location = TargetLocation::new(
+            accounts.iter().cloned().map(AccountOrOu::Account).collect(),
+            vec![self.config.regions[0].clone()],
+        );
+        location.target_location_max_concurrency =
+            Some(fabric::model::Concurrency::parse("2").expect("valid"));
+        location.target_location_max_errors =
+            Some(fabric::model::ErrorThreshold::parse("1").expect("valid"));
+        location.targets = Some(Target::ParameterValues {
+            values: vec!["i-0123456789abcdef0".to_owned()],
+        });
+        let mut spec = self
+            .config
+            .profile("patch-scan-web")
+            .expect("profile")
+            .clone();
+        spec.target_locations = vec![location];
+        let request = RunRequest {
+            profile: None,
+            spec,
+            trigger: RunTrigger::Manual {
+                requested_by: "test".to_owned(),
+            },
+        };
+        let plan = plan_run(
+            "run-joined",
+            request,
+            &self.runs.directory,
+            &PlanContext {
+                default_regions: &self.config.regions,
+            },
+        )
+        .await
+        .expect("plans");
+        let mut state = RunState::new(plan);
+        state.started = runs::start_wave(
+            &self.runs.automation,
+            &state.plan,
+            0,
+            Duration::from_millis(50),
+        )
+        .await
+        .expect("starts");
+        state.next_wave = 1;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !runs::progress(&self.runs.automation, &state.started)
+            .await
+            .expect("progress")
+            .done
+        {
+            assert!(Instant::now() < deadline, "the run did not end");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        state
+            .report(&self.runs.automation, &self.runs.locations)
+            .await
+            .expect("report")
+    }
+
     async fn onboarding_deployed(&self) -> std::collections::BTreeSet<AccountId> {
         use fabric::ports::Roles;
         self.onboarding
