@@ -18,5 +18,6 @@ pub mod plan;
 pub mod ports;
 pub mod report;
 pub mod runs;
+pub mod workflow;
 
 pub use error::{Error, Result};

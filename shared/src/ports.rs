@@ -197,3 +197,19 @@ pub trait Notifier: Send + Sync {
     /// Publishes `notification`; returns the message id.
     async fn publish(&self, notification: &Notification) -> Result<String>;
 }
+
+/// Whether a workflow was started now or had been started before under the same name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkflowStart {
+    /// Started now; its execution ARN.
+    Started(String),
+    /// A workflow of that name exists already (the event was delivered before).
+    AlreadyStarted,
+}
+
+/// The state machines the fabric starts.
+#[async_trait]
+pub trait Workflows: Send + Sync {
+    /// Starts an execution named `name` (unique per state machine for 90 days) with `input`.
+    async fn start(&self, name: &str, input: &serde_json::Value) -> Result<WorkflowStart>;
+}

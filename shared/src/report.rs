@@ -22,6 +22,14 @@ pub const MAX_LISTED_FAILURES: usize = 25;
 /// SNS's limit on a subject.
 const MAX_SUBJECT_CHARS: usize = 100;
 
+/// A moment, as reports are dated.
+pub type Timestamp = DateTime<Utc>;
+
+/// Now.
+pub fn now() -> Timestamp {
+    Utc::now()
+}
+
 /// Where a run's report is stored: `runs/year=YYYY/month=MM/day=DD/<run id>.json`.
 pub fn run_report_key(run_id: &str, finished: DateTime<Utc>) -> String {
     format!(

@@ -8,6 +8,7 @@ mod s3;
 mod sns;
 mod ssm;
 mod stack_sets;
+mod step_functions;
 mod sts;
 mod wiring;
 
@@ -17,8 +18,9 @@ pub use s3::S3ReportStore;
 pub use sns::SnsNotifier;
 pub use ssm::SsmAutomation;
 pub use stack_sets::StackSetRoles;
+pub use step_functions::StepFunctionsWorkflows;
 pub use sts::AssumedRoleLocations;
-pub use wiring::{OnboardingServices, RunServices};
+pub use wiring::{OnboardingServices, RunServices, organizations_client};
 
 use crate::Error;
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};

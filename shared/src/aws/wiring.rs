@@ -35,7 +35,7 @@ impl RunServices {
                 problem: "runs need a report bucket (reports.bucket)".to_owned(),
             })?;
         Ok(Self {
-            directory: OrganizationsDirectory::new(aws_sdk_organizations::Client::new(sdk)),
+            directory: OrganizationsDirectory::new(organizations_client(sdk)),
             automation: SsmAutomation::new(aws_sdk_ssm::Client::new(sdk)),
             locations: AssumedRoleLocations::new(sdk, config.results_role_name.clone()),
             store: S3ReportStore::new(s3_client(sdk), &reports.bucket, &reports.prefix),
@@ -74,7 +74,7 @@ impl OnboardingServices {
             ))
             .build();
         Self {
-            directory: OrganizationsDirectory::new(aws_sdk_organizations::Client::new(sdk)),
+            directory: OrganizationsDirectory::new(organizations_client(sdk)),
             documents: SsmDocuments::new(sdk),
             roles: StackSetRoles::new(
                 aws_sdk_cloudformation::Client::from_conf(cloudformation),
@@ -83,6 +83,14 @@ impl OnboardingServices {
             ),
         }
     }
+}
+
+/// An Organizations client (its API lives in us-east-1 whatever the function's Region).
+pub fn organizations_client(sdk: &SdkConfig) -> aws_sdk_organizations::Client {
+    let config = aws_sdk_organizations::config::Builder::from(sdk)
+        .region(aws_sdk_organizations::config::Region::new("us-east-1"))
+        .build();
+    aws_sdk_organizations::Client::from_conf(config)
 }
 
 /// An S3 client; path-style addressing when the endpoint is overridden (a local stack has no

@@ -1,0 +1,19 @@
+//! Deploys or removes the execution role's stack instance for one account, unless it is
+//! already so.
+
+use fabric::onboarding::deploy_role;
+use fabric::ports::Roles;
+use fabric::workflow::{OnboardingInput, RoleDone};
+use fabric_lambda::FunctionError;
+use lambda_runtime::LambdaEvent;
+
+/// Deploys for one account.
+pub(crate) async fn handle(
+    roles: &dyn Roles,
+    event: LambdaEvent<OnboardingInput>,
+) -> Result<RoleDone, FunctionError> {
+    let input = event.payload;
+    Ok(RoleDone {
+        role: deploy_role(roles, &input.account_id, input.action, false).await,
+    })
+}

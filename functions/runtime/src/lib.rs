@@ -1,0 +1,56 @@
+//! What every Automation Fabric function shares: startup done once before the runtime loop
+//! (structured logs, the SDK configuration, the fabric's config), and the crate's errors as
+//! Lambda diagnostics whose `errorType` is the stable `Fabric.*` name that the state machines'
+//! `Retry` and `Catch` rules match on.
+#![deny(missing_docs)]
+
+use aws_config::SdkConfig;
+use fabric::config::Config;
+use lambda_runtime::Diagnostic;
+
+/// A function's failure: a [`fabric::Error`] as Lambda reports it.
+#[derive(Debug)]
+pub struct FunctionError(pub fabric::Error);
+
+impl From<fabric::Error> for FunctionError {
+    fn from(error: fabric::Error) -> Self {
+        Self(error)
+    }
+}
+
+impl From<FunctionError> for Diagnostic {
+    fn from(FunctionError(error): FunctionError) -> Self {
+        Diagnostic {
+            error_type: error.error_type().to_owned(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+/// What a function is started with.
+#[derive(Debug)]
+pub struct Startup {
+    /// The SDK configuration (Region, credentials; `AWS_ENDPOINT_URL` for a local stack).
+    pub sdk: SdkConfig,
+    /// The fabric's config, from the file named by `FABRIC_CONFIG` (default `fabric.yaml`,
+    /// packaged beside the binary).
+    pub config: Config,
+}
+
+/// Sets up logging and reads the SDK configuration and the fabric's config, once per
+/// execution environment; a missing or invalid config stops the function at startup with the
+/// field that is wrong.
+pub async fn start() -> Result<Startup, lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let path = std::env::var("FABRIC_CONFIG").unwrap_or_else(|_| "fabric.yaml".to_owned());
+    let config = Config::load(std::path::Path::new(&path))?;
+    let sdk = fabric::aws::sdk_config().await;
+    tracing::info!(config = %path, "started");
+    Ok(Startup { sdk, config })
+}
+
+/// The value of environment variable `name`, or an error that names it.
+pub fn required_env(name: &str) -> Result<String, lambda_runtime::Error> {
+    std::env::var(name)
+        .map_err(|_| format!("the function needs the environment variable {name}").into())
+}

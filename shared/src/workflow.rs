@@ -1,0 +1,84 @@
+//! The payloads the state machines pass between their steps: one type per step input and
+//! output, shared by the functions (which read and write them) and the tests (which check the
+//! state machines against them). Kept small: run state lives in the report store, not here.
+
+use crate::model::{AccountId, DocumentShare, OnboardingAction, RoleOutcome};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The input of the onboarding state machine and of each of its steps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnboardingInput {
+    /// The account.
+    pub account_id: AccountId,
+    /// Onboard or offboard.
+    pub action: OnboardingAction,
+    /// The trigger's idempotency key (also the execution's name).
+    pub trigger_key: String,
+}
+
+/// What `account-status` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountReadiness {
+    /// True when the account is an active member.
+    pub ready: bool,
+    /// Its status, as Organizations says (`ACTIVE`, `SUSPENDED`, `NOT_A_MEMBER`...).
+    pub status: String,
+}
+
+/// What `share-documents` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharesDone {
+    /// Each document in each Region.
+    pub shares: Vec<DocumentShare>,
+    /// Regions whose documents could not be listed.
+    pub errors: Vec<String>,
+}
+
+/// What `deploy-roles` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleDone {
+    /// The role's outcome.
+    pub role: RoleOutcome,
+}
+
+/// A step of a run: which run (its state is in the report store).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunStep {
+    /// The run's id.
+    pub run_id: String,
+}
+
+/// What `start-run` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunStarted {
+    /// The run's id (`None` when the trigger was not a run, e.g. an ignored alarm change).
+    pub run_id: Option<String>,
+    /// How many locations the started wave covers.
+    pub locations: usize,
+    /// Why nothing was started, when nothing was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// What `track-run` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunTracked {
+    /// The run's id.
+    pub run_id: String,
+    /// True when every started automation has ended.
+    pub done: bool,
+    /// Locations by status.
+    pub counts: BTreeMap<String, usize>,
+}
+
+/// What `collect-results` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunCollected {
+    /// The run's id.
+    pub run_id: String,
+    /// True when another wave is to start (the gate passed and waves remain).
+    pub next_wave: bool,
+    /// The report so far, by status.
+    pub counts: BTreeMap<String, usize>,
+}
