@@ -9,7 +9,7 @@ use fabric::config::Config;
 use fabric::events::{IdempotencyKey, TriggerEvent};
 use fabric::model::{LocationStatus, RunRequest, RunTrigger};
 use fabric::plan::{PlanContext, RunPlan, plan_run};
-use fabric::runs::{self, RunState, START_PACING};
+use fabric::runs::{self, RUN_STEPS, RunState, START_PACING};
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -177,7 +177,19 @@ async fn carry_out(
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     let services = services(config).await?;
-    step(out, "Plan")?;
+    let [
+        start_run,
+        track_run,
+        collect_results,
+        start_next_wave,
+        publish_report,
+    ] = RUN_STEPS
+    else {
+        return Err(other(
+            "the run's steps are not the five the state machine has",
+        ));
+    };
+    step(out, start_run)?;
     let plan = make_plan(config, &services, &run_id, request).await?;
     if dry_run {
         print_plan(&plan, false, out).map_err(other)?;
@@ -191,54 +203,46 @@ async fn carry_out(
     }
     writeln!(
         out,
-        "run {}: {} locations planned, {} skipped",
+        "  run {}: {} locations planned, {} skipped",
         plan.run_id,
         plan.planned_count(),
         plan.skipped.len()
     )
     .map_err(other)?;
     let mut state = RunState::new(plan);
-    state.save(&services.store).await?;
-    while state.next_wave < state.plan.waves.len() {
-        let wave_index = state.next_wave;
-        step(
+    start_next(&services, &mut state, out).await?;
+    if !follow.wait {
+        return writeln!(
             out,
-            &format!("StartWave {}", state.plan.waves[wave_index].name),
-        )?;
-        let started =
-            runs::start_wave(&services.automation, &state.plan, wave_index, START_PACING).await?;
-        state.started.extend(started);
-        state.next_wave += 1;
-        state.save(&services.store).await?;
-        if !follow.wait {
-            return writeln!(
-                out,
-                "started; follow it with `fabric status {}`",
-                state.plan.run_id
-            )
-            .map_err(other);
-        }
-        step(out, "TrackRun")?;
-        track(&services, &state, follow, out).await?;
-        if state.plan.waves[wave_index].gate.is_some() && state.next_wave < state.plan.waves.len() {
-            step(out, "CollectResults (gate)")?;
-            let report = state
-                .report(&services.automation, &services.locations)
-                .await?;
-            if let Err(reason) = runs::gate(&report, &state.plan, wave_index) {
-                writeln!(out, "  gate: {reason}").map_err(other)?;
-                state.stopped = Some(reason);
-                state.save(&services.store).await?;
-                break;
-            }
-            writeln!(out, "  gate passed").map_err(other)?;
-        }
+            "started; follow it with `fabric status {}`",
+            state.plan.run_id
+        )
+        .map_err(other);
     }
-    step(out, "CollectResults")?;
+    loop {
+        step(out, track_run)?;
+        track(&services, &state, follow, out).await?;
+        step(out, collect_results)?;
+        let report = state
+            .report(&services.automation, &services.locations)
+            .await?;
+        if state.next_wave >= state.plan.waves.len() {
+            break;
+        }
+        if let Err(reason) = runs::gate(&report, &state.plan, state.next_wave - 1) {
+            writeln!(out, "  gate: {reason}").map_err(other)?;
+            state.stopped = Some(reason);
+            state.save(&services.store).await?;
+            break;
+        }
+        writeln!(out, "  gate passed").map_err(other)?;
+        step(out, start_next_wave)?;
+        start_next(&services, &mut state, out).await?;
+    }
+    step(out, publish_report)?;
     let report = state
         .report(&services.automation, &services.locations)
         .await?;
-    step(out, "PublishReport")?;
     let published = fabric::report::publish_run(
         &report,
         &services.store,
@@ -259,6 +263,28 @@ async fn carry_out(
             .unwrap_or_default()
     )
     .map_err(other)
+}
+
+/// Starts the run's next wave and saves its state (before and after, as start-run does).
+async fn start_next(
+    services: &RunServices,
+    state: &mut RunState,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    let wave = state.next_wave;
+    state.save(&services.store).await?;
+    let started = runs::start_wave(&services.automation, &state.plan, wave, START_PACING).await?;
+    writeln!(
+        out,
+        "  wave {}: {} calls started",
+        state.plan.waves[wave].name,
+        started.len()
+    )
+    .map_err(other)?;
+    state.started.extend(started);
+    state.next_wave += 1;
+    state.save(&services.store).await?;
+    Ok(())
 }
 
 fn step(out: &mut impl Write, name: &str) -> Result<(), Failure> {

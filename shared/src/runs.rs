@@ -13,6 +13,16 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+/// The steps of a run, in the order the multi-location run state machine first reaches them
+/// (`StartNextWave` and what follows repeat per wave); the CLI runs and names them alike.
+pub const RUN_STEPS: &[&str] = &[
+    "StartRun",
+    "TrackRun",
+    "CollectResults",
+    "StartNextWave",
+    "PublishReport",
+];
+
 /// SSM starts at most one automation a second per account and Region.
 pub const START_PACING: Duration = Duration::from_secs(1);
 /// How many times a retryable failure of a start is tried again (the token keeps it single).

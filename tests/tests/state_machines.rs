@@ -1,0 +1,188 @@
+//! The state machines (`statemachines/*.asl.json`) against the code: their task sequence is the
+//! one the CLI runs, every task retries Lambda's transient errors and the fabric's retryable
+//! ones and has a failure path, every function they name exists, and no ARN is hard-coded.
+
+#![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
+
+use fabric_tests::workspace;
+use serde_json::Value;
+use std::collections::{BTreeSet, VecDeque};
+
+const LAMBDA_TRANSIENT_ERRORS: [&str; 4] = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+];
+
+fn state_machine(name: &str) -> Value {
+    let path = workspace()
+        .join("statemachines")
+        .join(format!("{name}.asl.json"));
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("readable")).expect("valid JSON")
+}
+
+/// Every state of a machine, Parallel branches included: (name, state).
+fn all_states(machine: &Value) -> Vec<(String, Value)> {
+    let mut states = Vec::new();
+    for (name, state) in machine["States"].as_object().expect("States") {
+        states.push((name.clone(), state.clone()));
+        for branch in state["Branches"].as_array().into_iter().flatten() {
+            states.extend(all_states(branch));
+        }
+    }
+    states
+}
+
+/// The Task states in the order they are first reached from `StartAt` along the normal edges
+/// (`Next`, `Default`, `Choices`, Parallel branches in order), leaving `Catch` paths out.
+fn task_sequence(machine: &Value) -> Vec<String> {
+    let mut order = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut queue = VecDeque::from([(
+        machine.clone(),
+        machine["StartAt"].as_str().expect("StartAt").to_owned(),
+    )]);
+    while let Some((scope, name)) = queue.pop_front() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        let state = &scope["States"][&name];
+        assert!(
+            state.is_object(),
+            "state {name} is referenced but not defined"
+        );
+        if state["Type"] == "Task" {
+            order.push(name.clone());
+        }
+        // Branches come before what follows the Parallel state, in their declared order.
+        for branch in state["Branches"].as_array().into_iter().flatten().rev() {
+            let start = branch["StartAt"]
+                .as_str()
+                .expect("branch StartAt")
+                .to_owned();
+            queue.push_front((branch.clone(), start));
+        }
+        let mut next: Vec<&str> = state["Choices"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|choice| choice["Next"].as_str())
+            .collect();
+        next.extend(state["Next"].as_str());
+        next.extend(state["Default"].as_str());
+        for target in next {
+            queue.push_back((scope.clone(), target.to_owned()));
+        }
+    }
+    order
+}
+
+#[test]
+fn when_the_onboarding_state_machine_is_read_then_its_tasks_are_the_cli_steps_in_order() {
+    assert_eq!(
+        task_sequence(&state_machine("account-onboarding")),
+        fabric::onboarding::ONBOARDING_STEPS
+    );
+}
+
+#[test]
+fn when_the_run_state_machine_is_read_then_its_tasks_are_the_cli_steps_in_order() {
+    assert_eq!(
+        task_sequence(&state_machine("multi-location-run")),
+        fabric::runs::RUN_STEPS
+    );
+}
+
+#[test]
+fn every_task_retries_transient_errors_and_has_a_failure_path() {
+    for name in ["account-onboarding", "multi-location-run"] {
+        let machine = state_machine(name);
+        for (state_name, state) in all_states(&machine)
+            .into_iter()
+            .filter(|(_, s)| s["Type"] == "Task")
+        {
+            let retried: BTreeSet<&str> = state["Retry"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|rule| rule["ErrorEquals"].as_array().into_iter().flatten())
+                .filter_map(Value::as_str)
+                .collect();
+            for error in LAMBDA_TRANSIENT_ERRORS.iter().chain(&["Fabric.Retryable"]) {
+                assert!(
+                    retried.contains(error),
+                    "{name}/{state_name} does not retry {error}"
+                );
+            }
+            let in_branch = !machine["States"]
+                .as_object()
+                .expect("States")
+                .contains_key(&state_name);
+            let caught = state["Catch"]
+                .as_array()
+                .is_some_and(|rules| !rules.is_empty());
+            assert!(caught || in_branch, "{name}/{state_name} has no Catch");
+        }
+        for (state_name, state) in all_states(&machine)
+            .into_iter()
+            .filter(|(_, s)| s["Type"] == "Parallel")
+        {
+            assert!(
+                state["Catch"]
+                    .as_array()
+                    .is_some_and(|rules| !rules.is_empty()),
+                "{name}/{state_name} has no Catch"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_function_a_state_machine_names_exists_and_no_arn_is_hard_coded() {
+    for name in ["account-onboarding", "multi-location-run"] {
+        let text = std::fs::read_to_string(
+            workspace()
+                .join("statemachines")
+                .join(format!("{name}.asl.json")),
+        )
+        .expect("readable");
+        let placeholders: BTreeSet<&str> = text
+            .split("${")
+            .skip(1)
+            .filter_map(|rest| rest.split('}').next())
+            .collect();
+        assert!(!placeholders.is_empty(), "{name} names no function");
+        for placeholder in placeholders {
+            let function = placeholder
+                .strip_suffix("FunctionArn")
+                .unwrap_or_else(|| panic!("{name}: ${{{placeholder}}} is not a function ARN"));
+            let package: String = function
+                .chars()
+                .enumerate()
+                .flat_map(|(i, c)| {
+                    let dash = (i > 0 && c.is_ascii_uppercase()).then_some('-');
+                    dash.into_iter()
+                        .chain(std::iter::once(c.to_ascii_lowercase()))
+                })
+                .collect();
+            assert!(
+                workspace()
+                    .join("functions")
+                    .join(&package)
+                    .join("Cargo.toml")
+                    .exists(),
+                "{name}: ${{{placeholder}}} names function {package}, which is not in functions/"
+            );
+        }
+        let arns: Vec<&str> = text
+            .match_indices("arn:aws")
+            .map(|(at, _)| &text[at..(at + 40).min(text.len())])
+            .collect();
+        assert!(
+            arns.iter()
+                .all(|arn| arn.starts_with("arn:aws:states:::lambda:invoke")),
+            "{name} hard-codes {arns:?}"
+        );
+    }
+}
