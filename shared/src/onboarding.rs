@@ -4,7 +4,7 @@
 //! checked before calling), and the execution role deployed through its StackSet. The
 //! reconciler repairs what events missed, in batches.
 
-use crate::config::{Config, DocumentSelector};
+use crate::config::{Config, DocumentSelector, PermissionModel};
 use crate::model::{
     AccountId, DocumentName, DocumentShare, OnboardingAction, OnboardingReport, Region,
     RoleOutcome, ShareOutcome,
@@ -169,8 +169,11 @@ async fn share_one(
 }
 
 /// Deploys (or removes) the execution role in `account`, unless it is already there (gone).
+/// With a service-managed StackSet, Organizations' auto-deployment does both: the fabric only
+/// verifies that the account's stack instance is there (or gone).
 pub async fn deploy_role(
     roles: &dyn Roles,
+    model: PermissionModel,
     account: &AccountId,
     action: OnboardingAction,
     dry_run: bool,
@@ -182,6 +185,18 @@ pub async fn deploy_role(
         }
     };
     let accounts = std::slice::from_ref(account);
+    if model == PermissionModel::ServiceManaged {
+        return match (action, deployed) {
+            (OnboardingAction::Onboard, true) => RoleOutcome::VerifiedAutoDeployed,
+            (OnboardingAction::Offboard, false) => RoleOutcome::NotDeployed,
+            (OnboardingAction::Onboard, false) => RoleOutcome::Failed(
+                "the service-managed StackSet has no stack instance in this account yet: check its auto-deployment targets the account's OU".to_owned(),
+            ),
+            (OnboardingAction::Offboard, true) => RoleOutcome::Failed(
+                "the service-managed StackSet still has a stack instance here: auto-deployment removes it when the account leaves the targeted OUs".to_owned(),
+            ),
+        };
+    }
     match (action, deployed) {
         (OnboardingAction::Onboard, true) => RoleOutcome::AlreadyDeployed,
         (OnboardingAction::Offboard, false) => RoleOutcome::NotDeployed,
@@ -236,7 +251,13 @@ pub async fn onboard(
     }
     let ((shares, errors), role) = tokio::join!(
         share_documents(documents, config, account, action, dry_run),
-        deploy_role(roles, account, action, dry_run),
+        deploy_role(
+            roles,
+            config.execution_role.permission_model,
+            account,
+            action,
+            dry_run
+        ),
     );
     Ok(OnboardingReport {
         account_id: account.clone(),

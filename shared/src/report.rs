@@ -181,6 +181,41 @@ fn summary_text(
     text
 }
 
+/// AWS Chatbot's description limit, in characters: longer summaries are cut there (the full
+/// report's location is at the top, so it always survives).
+const CHATBOT_MAX_DESCRIPTION_CHARS: usize = 8000;
+
+/// `notification` in AWS Chatbot's custom notification format (`version` 1.0, `source`
+/// custom): the subject as title, the human summary as description, the attributes as context.
+pub fn chatbot_message(notification: &Notification) -> String {
+    let human = notification
+        .message
+        .split("\n--- JSON ---\n")
+        .next()
+        .unwrap_or_default();
+    let report_line = human
+        .lines()
+        .find(|line| line.starts_with("Full report: "))
+        .unwrap_or_default();
+    let description: String = format!("{report_line}\n\n{human}")
+        .chars()
+        .take(CHATBOT_MAX_DESCRIPTION_CHARS)
+        .collect();
+    json!({
+        "version": "1.0",
+        "source": "custom",
+        "content": {
+            "textType": "client-markdown",
+            "title": notification.subject,
+            "description": description,
+        },
+        "metadata": {
+            "additionalContext": notification.attributes,
+        },
+    })
+    .to_string()
+}
+
 /// The size SNS counts for `notification`.
 pub fn notification_bytes(notification: &Notification) -> usize {
     notification.subject.len()
@@ -394,6 +429,28 @@ mod tests {
         assert_eq!(
             notification.attributes.get("status").map(String::as_str),
             Some("Failed")
+        );
+    }
+
+    #[test]
+    fn when_chatbot_format_is_asked_then_the_summary_is_a_custom_notification_naming_the_report() {
+        let report = big_report(1000);
+        let uri = "s3://bucket/reports/runs/run.json";
+        let message = chatbot_message(&run_notification(&report, uri));
+        let value: serde_json::Value = serde_json::from_str(&message).expect("JSON");
+        assert_eq!(value["version"], "1.0");
+        assert_eq!(value["source"], "custom");
+        let description = value["content"]["description"]
+            .as_str()
+            .expect("a description");
+        assert!(
+            description.starts_with(&format!("Full report: {uri}")),
+            "{description}"
+        );
+        assert!(description.chars().count() <= CHATBOT_MAX_DESCRIPTION_CHARS);
+        assert_eq!(
+            value["metadata"]["additionalContext"]["trigger"],
+            "schedule"
         );
     }
 

@@ -1,6 +1,7 @@
 //! Deploys or removes the execution role's stack instance for one account, unless it is
-//! already so.
+//! already so (with a service-managed StackSet: verifies auto-deployment did it).
 
+use fabric::config::PermissionModel;
 use fabric::onboarding::deploy_role;
 use fabric::ports::Roles;
 use fabric::workflow::{OnboardingInput, RoleDone};
@@ -10,10 +11,11 @@ use lambda_runtime::LambdaEvent;
 /// Deploys for one account.
 pub(crate) async fn handle(
     roles: &dyn Roles,
+    model: PermissionModel,
     event: LambdaEvent<OnboardingInput>,
 ) -> Result<RoleDone, FunctionError> {
     let input = event.payload;
     Ok(RoleDone {
-        role: deploy_role(roles, &input.account_id, input.action, false).await,
+        role: deploy_role(roles, model, &input.account_id, input.action, false).await,
     })
 }

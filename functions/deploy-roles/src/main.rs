@@ -9,6 +9,12 @@ use lambda_runtime::{run, service_fn};
 async fn main() -> Result<(), lambda_runtime::Error> {
     let startup = fabric_lambda::start().await?;
     let services = OnboardingServices::new(&startup.sdk, &startup.config);
-    let roles = &services.roles;
-    run(service_fn(move |event| handler::handle(roles, event))).await
+    let (roles, model) = (
+        &services.roles,
+        startup.config.execution_role.permission_model,
+    );
+    run(service_fn(move |event| {
+        handler::handle(roles, model, event)
+    }))
+    .await
 }

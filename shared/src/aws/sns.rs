@@ -12,14 +12,17 @@ use aws_sdk_sns::types::MessageAttributeValue;
 pub struct SnsNotifier {
     client: Client,
     topic_arn: String,
+    chatbot_format: bool,
 }
 
 impl SnsNotifier {
-    /// Publishes to `topic_arn`.
-    pub fn new(client: Client, topic_arn: impl Into<String>) -> Self {
+    /// Publishes to `topic_arn`; with `chatbot_format`, in AWS Chatbot's custom notification
+    /// format.
+    pub fn new(client: Client, topic_arn: impl Into<String>, chatbot_format: bool) -> Self {
         Self {
             client,
             topic_arn: topic_arn.into(),
+            chatbot_format,
         }
     }
 }
@@ -33,7 +36,11 @@ impl Notifier for SnsNotifier {
             .publish()
             .topic_arn(&self.topic_arn)
             .subject(&notification.subject)
-            .message(&notification.message);
+            .message(if self.chatbot_format {
+                crate::report::chatbot_message(notification)
+            } else {
+                notification.message.clone()
+            });
         for (name, value) in &notification.attributes {
             let attribute = MessageAttributeValue::builder()
                 .data_type("String")

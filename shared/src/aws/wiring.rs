@@ -40,7 +40,11 @@ impl RunServices {
             locations: AssumedRoleLocations::new(sdk, config.results_role_name.clone()),
             store: S3ReportStore::new(s3_client(sdk), &reports.bucket, &reports.prefix),
             notifier: config.notifications.as_ref().map(|notifications| {
-                SnsNotifier::new(aws_sdk_sns::Client::new(sdk), &notifications.topic_arn)
+                SnsNotifier::new(
+                    aws_sdk_sns::Client::new(sdk),
+                    &notifications.topic_arn,
+                    notifications.chatbot_format,
+                )
             }),
         })
     }
