@@ -47,6 +47,10 @@ pub trait Directory: Send + Sync {
 
     /// The organization's root.
     async fn root(&self) -> Result<OuId>;
+
+    /// The Regions enabled in `account` (opt-in Regions are not, until someone enables them);
+    /// `None` when that cannot be known, and every Region is then taken as enabled.
+    async fn enabled_regions(&self, account: &AccountId) -> Result<Option<BTreeSet<Region>>>;
 }
 
 /// The central account's SSM documents and who they are shared with, in any Region.

@@ -127,6 +127,7 @@ pub struct Engine {
     executions: Mutex<BTreeMap<String, Execution>>,
     client_tokens: Mutex<ClientTokens>,
     step_cache: Mutex<StepCache>,
+    regions: crate::regions::RegionSettings,
 }
 
 /// A location of a multi-location run.
@@ -167,12 +168,18 @@ impl Engine {
             executions: Mutex::new(BTreeMap::new()),
             client_tokens: Mutex::new(HashMap::new()),
             step_cache: Mutex::new(HashMap::new()),
+            regions: crate::regions::RegionSettings::default(),
         })
     }
 
     /// The moto server behind the simulator.
     pub fn moto(&self) -> &Moto {
         &self.moto
+    }
+
+    /// Which Regions each account has enabled.
+    pub fn regions(&self) -> &crate::regions::RegionSettings {
+        &self.regions
     }
 
     /// Replaces the settings.

@@ -12,6 +12,7 @@ pub mod api;
 pub mod engine;
 pub mod faults;
 pub mod moto;
+pub mod regions;
 pub mod server;
 pub mod stack;
 pub mod wire;

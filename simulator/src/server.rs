@@ -80,9 +80,39 @@ async fn handle(simulator: &Simulator, request: Request<Body>) -> Response<Body>
         let answer = automation_call(simulator, &operation, &parts.headers, &body).await;
         return json_response(answer);
     }
+    if parts.uri.path() == "/listRegions" && credential_scope(&parts.headers, 3) == Some("account")
+    {
+        let answer = list_regions(simulator, &parts.headers, &body).await;
+        return json_response(answer);
+    }
     let forwarded = forwarded_operation(&parts.method, &parts.headers, &body);
     simulator.faults.count_forwarded(&forwarded);
     forward(simulator, parts.method, parts.uri, parts.headers, body).await
+}
+
+/// `account:ListRegions`: the caller's account, or the member account it names.
+async fn list_regions(
+    simulator: &Simulator,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<serde_json::Value, ApiError> {
+    let caller = caller(simulator, headers).await?;
+    let request: serde_json::Value = crate::wire::parse_request(body)?;
+    let account = request["AccountId"]
+        .as_str()
+        .unwrap_or(&caller.account)
+        .to_owned();
+    Ok(simulator.api.engine().regions().list(&account, &request))
+}
+
+/// Part `index` of the signature's credential scope (`key/date/region/service/aws4_request`).
+fn credential_scope(headers: &HeaderMap, index: usize) -> Option<&str> {
+    headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|auth| auth.split("Credential=").nth(1))
+        .and_then(|credential| credential.split([',', ' ']).next())
+        .and_then(|credential| credential.split('/').nth(index))
 }
 
 async fn automation_call(
@@ -174,12 +204,7 @@ fn forwarded_operation(method: &Method, headers: &HeaderMap, body: &Bytes) -> St
     {
         return target.to_owned();
     }
-    let service = headers
-        .get("authorization")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|auth| auth.split("Credential=").nth(1))
-        .and_then(|credential| credential.split('/').nth(3))
-        .unwrap_or("unknown");
+    let service = credential_scope(headers, 3).unwrap_or("unknown");
     let action = std::str::from_utf8(body).ok().and_then(|form| {
         form.split('&')
             .find_map(|pair| pair.strip_prefix("Action="))
@@ -249,6 +274,16 @@ fn control_endpoint(
             Err(error) => plain(
                 StatusCode::BAD_REQUEST,
                 format!("invalid fault settings: {error}"),
+            ),
+        },
+        ("POST", "regions") => match serde_json::from_slice::<crate::regions::RegionChange>(body) {
+            Ok(change) => {
+                simulator.api.engine().regions().set(change);
+                json(serde_json::json!({}))
+            }
+            Err(error) => plain(
+                StatusCode::BAD_REQUEST,
+                format!("invalid Region change: {error}"),
             ),
         },
         ("GET", "stats") => {

@@ -298,3 +298,69 @@ async fn when_the_same_schedule_fires_twice_then_one_automation_starts() {
         "{execution:?}"
     );
 }
+
+#[tokio::test]
+async fn when_a_region_is_not_enabled_in_an_account_then_the_plan_skips_it_with_the_reason() {
+    let (org, config, services) = organization().await;
+    let account = &org.seed.accounts[0];
+    org.stack
+        .simulator()
+        .api()
+        .engine()
+        .regions()
+        .set(fabric_simulator::regions::RegionChange {
+            account: account.id.clone(),
+            region: "us-west-2".to_owned(),
+            enabled: false,
+        });
+    let request = runs::run_request_for(
+        &TriggerEvent::from_value(
+            &serde_json::json!({"manual": {"requested_by": "test", "profile": "patch-scan-web"}}),
+        )
+        .expect("a manual run")
+        .trigger,
+        &config,
+    )
+    .expect("valid")
+    .expect("a run");
+    let plan = plan_run(
+        "run-regions",
+        request,
+        &services.directory,
+        &PlanContext {
+            default_regions: &config.regions,
+        },
+    )
+    .await
+    .expect("plans");
+    let skipped: Vec<(&str, &str, &str)> = plan
+        .skipped
+        .iter()
+        .map(|skip| {
+            (
+                skip.location.account_id.as_str(),
+                skip.location.region.as_str(),
+                skip.reason.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        skipped,
+        vec![(
+            account.id.as_str(),
+            "us-west-2",
+            "the Region us-west-2 is not enabled in the account"
+        )]
+    );
+    let planned: Vec<&Location> = plan
+        .waves
+        .iter()
+        .flat_map(fabric::plan::PlannedWave::locations)
+        .collect();
+    assert!(
+        planned
+            .iter()
+            .any(|location| location.account_id.as_str() == account.id
+                && location.region.as_str() == "us-east-1")
+    );
+}

@@ -2,13 +2,12 @@
 
 mod handler;
 
-use fabric::aws::OrganizationsDirectory;
 use lambda_runtime::{run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let startup = fabric_lambda::start().await?;
-    let directory = OrganizationsDirectory::new(fabric::aws::organizations_client(&startup.sdk));
+    let directory = fabric::aws::directory(&startup.sdk, &startup.config);
     let directory = &directory;
     run(service_fn(move |event| handler::handle(directory, event))).await
 }

@@ -3,22 +3,31 @@
 
 use super::aws_error;
 use crate::Result;
-use crate::model::{AccountId, OuId};
+use crate::model::{AccountId, OuId, Region};
 use crate::ports::{AccountStatus, Directory, OrgAccount};
 use async_trait::async_trait;
 use aws_sdk_organizations::Client;
 use aws_sdk_organizations::types::{Account, AccountStatus as SdkAccountStatus};
+use std::collections::BTreeSet;
 
-/// The organization, read from its management (or delegated administrator) account.
+/// The organization, read from its management (or delegated administrator) account; each
+/// account's Regions from the Account Management API.
 #[derive(Debug, Clone)]
 pub struct OrganizationsDirectory {
     client: Client,
+    accounts: aws_sdk_account::Client,
+    caller: AccountId,
 }
 
 impl OrganizationsDirectory {
-    /// A directory over `client`.
-    pub fn new(client: Client) -> Self {
-        Self { client }
+    /// A directory over `client` and `accounts`, called from account `caller` (which the
+    /// Account Management API must not be told its own id).
+    pub fn new(client: Client, accounts: aws_sdk_account::Client, caller: AccountId) -> Self {
+        Self {
+            client,
+            accounts,
+            caller,
+        }
     }
 }
 
@@ -77,6 +86,30 @@ impl Directory for OrganizationsDirectory {
             }
         }
         Ok(accounts)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn enabled_regions(&self, account: &AccountId) -> Result<Option<BTreeSet<Region>>> {
+        use aws_sdk_account::types::RegionOptStatus;
+        let mut regions = BTreeSet::new();
+        let mut pages = self
+            .accounts
+            .list_regions()
+            .set_account_id((account != &self.caller).then(|| account.to_string()))
+            .region_opt_status_contains(RegionOptStatus::Enabled)
+            .region_opt_status_contains(RegionOptStatus::EnabledByDefault)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("account", "ListRegions", e))?;
+            regions.extend(
+                page.regions()
+                    .iter()
+                    .filter_map(|region| region.region_name())
+                    .filter_map(|name| Region::new(name).ok()),
+            );
+        }
+        Ok(Some(regions))
     }
 
     #[tracing::instrument(skip(self))]

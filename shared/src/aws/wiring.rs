@@ -35,7 +35,7 @@ impl RunServices {
                 problem: "runs need a report bucket (reports.bucket)".to_owned(),
             })?;
         Ok(Self {
-            directory: OrganizationsDirectory::new(organizations_client(sdk)),
+            directory: directory(sdk, config),
             automation: SsmAutomation::new(aws_sdk_ssm::Client::new(sdk)),
             locations: AssumedRoleLocations::new(sdk, config.results_role_name.clone()),
             store: S3ReportStore::new(s3_client(sdk), &reports.bucket, &reports.prefix),
@@ -78,7 +78,7 @@ impl OnboardingServices {
             ))
             .build();
         Self {
-            directory: OrganizationsDirectory::new(organizations_client(sdk)),
+            directory: directory(sdk, config),
             documents: SsmDocuments::new(sdk),
             roles: StackSetRoles::new(
                 aws_sdk_cloudformation::Client::from_conf(cloudformation),
@@ -87,6 +87,18 @@ impl OnboardingServices {
             ),
         }
     }
+}
+
+/// The organization's directory, as the central account reads it.
+pub fn directory(sdk: &SdkConfig, config: &Config) -> OrganizationsDirectory {
+    let accounts = aws_sdk_account::config::Builder::from(sdk)
+        .region(aws_sdk_account::config::Region::new("us-east-1"))
+        .build();
+    OrganizationsDirectory::new(
+        organizations_client(sdk),
+        aws_sdk_account::Client::from_conf(accounts),
+        config.central_account.clone(),
+    )
 }
 
 /// An Organizations client (its API lives in us-east-1 whatever the function's Region).

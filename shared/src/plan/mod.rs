@@ -97,6 +97,7 @@ pub async fn plan_run(
 ) -> Result<RunPlan> {
     request.spec.check()?;
     let mut already: BTreeMap<Location, String> = BTreeMap::new();
+    let mut enabled_regions: BTreeMap<AccountId, Option<BTreeSet<Region>>> = BTreeMap::new();
     let mut skipped = Vec::new();
     let mut waves = Vec::new();
     for (wave_index, wave) in request.spec.waves().into_iter().enumerate() {
@@ -124,20 +125,21 @@ pub async fn plan_run(
                     .collect();
             let mut accounts = Vec::new();
             for (account, status) in included {
-                let reason = if excluded.contains(&account) {
-                    Some("excluded by exclude_accounts".to_owned())
-                } else {
-                    match status {
-                        Resolved::Active => None,
-                        Resolved::NotMember => {
-                            Some("the account is not a member of the organization".to_owned())
-                        }
-                        Resolved::Inactive(status) => Some(format!("the account is {status}")),
-                    }
+                let reason = left_out(&excluded, &account, status);
+                let enabled = match reason {
+                    Some(_) => None,
+                    None => enabled_in(directory, &mut enabled_regions, &account).await?,
                 };
                 let mut kept_regions = Vec::new();
                 for region in &regions {
                     let location = Location::new(account.clone(), region.clone());
+                    let not_enabled = enabled
+                        .as_ref()
+                        .is_some_and(|enabled| !enabled.contains(region));
+                    let reason = reason.clone().or_else(|| {
+                        not_enabled
+                            .then(|| format!("the Region {region} is not enabled in the account"))
+                    });
                     match (&reason, already.contains_key(&location)) {
                         // Planned in an earlier wave (or target location): it runs there.
                         (_, true) => {}
@@ -183,6 +185,36 @@ pub async fn plan_run(
         waves,
         skipped,
     })
+}
+
+/// Why an account is left out of a target location, if it is.
+fn left_out(
+    excluded: &BTreeSet<AccountId>,
+    account: &AccountId,
+    status: Resolved,
+) -> Option<String> {
+    if excluded.contains(account) {
+        return Some("excluded by exclude_accounts".to_owned());
+    }
+    match status {
+        Resolved::Active => None,
+        Resolved::NotMember => Some("the account is not a member of the organization".to_owned()),
+        Resolved::Inactive(status) => Some(format!("the account is {status}")),
+    }
+}
+
+/// The Regions `account` has enabled, asked once per plan.
+async fn enabled_in(
+    directory: &dyn Directory,
+    known: &mut BTreeMap<AccountId, Option<BTreeSet<Region>>>,
+    account: &AccountId,
+) -> Result<Option<BTreeSet<Region>>> {
+    if let Some(enabled) = known.get(account) {
+        return Ok(enabled.clone());
+    }
+    let enabled = directory.enabled_regions(account).await?;
+    known.insert(account.clone(), enabled.clone());
+    Ok(enabled)
 }
 
 /// Splits a wave's (target location, accounts, Regions) into calls within SSM's limits.

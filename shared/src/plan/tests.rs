@@ -15,6 +15,8 @@ type Unit = (Vec<String>, Vec<(String, AccountStatus)>);
 #[derive(Default)]
 struct Organization {
     units: BTreeMap<String, Unit>,
+    /// Accounts with only some Regions enabled (the rest have all).
+    enabled: BTreeMap<String, Vec<String>>,
 }
 
 fn account_id(n: usize) -> String {
@@ -44,6 +46,15 @@ impl Directory for Organization {
 
     async fn root(&self) -> Result<OuId> {
         OuId::new("r-root")
+    }
+
+    async fn enabled_regions(&self, account: &AccountId) -> Result<Option<BTreeSet<Region>>> {
+        Ok(self.enabled.get(account.as_str()).map(|regions| {
+            regions
+                .iter()
+                .map(|r| Region::new(r.as_str()).expect("valid"))
+                .collect()
+        }))
     }
 
     async fn account(&self, id: &AccountId) -> Result<Option<OrgAccount>> {
@@ -80,6 +91,9 @@ fn organization() -> Organization {
     );
     org.units
         .insert("ou-root-prod0001".to_owned(), (Vec::new(), active(4..8)));
+    // Account 2 has only us-east-1 enabled.
+    org.enabled
+        .insert(account_id(2), vec!["us-east-1".to_owned()]);
     org
 }
 
@@ -135,8 +149,9 @@ async fn when_an_ou_is_targeted_with_children_then_active_accounts_run_and_the_r
         &org,
     )
     .await;
-    // 8 accounts under the OU, minus the suspended one and the excluded one: 6 x 2 Regions.
-    assert_eq!(plan.planned_count(), 12);
+    // 8 accounts under the OU, minus the suspended one and the excluded one: 6 x 2 Regions,
+    // less the Region account 2 has not enabled.
+    assert_eq!(plan.planned_count(), 11);
     let reasons: BTreeMap<String, &str> = plan
         .skipped
         .iter()
@@ -154,7 +169,15 @@ async fn when_an_ou_is_targeted_with_children_then_active_accounts_run_and_the_r
         reasons.get(&account_id(99)),
         Some(&"the account is not a member of the organization")
     );
-    assert_eq!(plan.skipped.len(), 6, "three accounts x two Regions");
+    assert_eq!(
+        reasons.get(&account_id(2)),
+        Some(&"the Region us-west-2 is not enabled in the account")
+    );
+    assert_eq!(
+        plan.skipped.len(),
+        7,
+        "three accounts x two Regions, and one Region of account 2"
+    );
 }
 
 #[tokio::test]
@@ -173,7 +196,11 @@ async fn when_a_location_is_in_two_waves_then_it_runs_only_in_the_first() {
     )
     .await;
     assert_eq!(plan.waves[0].locations().count(), 8);
-    assert_eq!(plan.waves[1].locations().count(), 6);
+    assert_eq!(
+        plan.waves[1].locations().count(),
+        5,
+        "account 2 has not enabled us-west-2"
+    );
     assert_eq!(
         plan.waves[0].gate.map(|gate| gate.min_success_percent),
         Some(100)
