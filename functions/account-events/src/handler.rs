@@ -1,10 +1,12 @@
 //! Normalizes the event, and for an account that joined or left starts the onboarding state
-//! machine named by the event's idempotency key (a repeated event finds it started).
+//! machine named by the event's idempotency key (a repeated event finds it started). A failed
+//! account creation (Organizations or Control Tower) is reported on the topic, not acted on.
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use fabric::events::Trigger;
 use fabric::events::TriggerEvent;
 use fabric::onboarding::onboarding_action;
-use fabric::ports::{WorkflowStart, Workflows};
+use fabric::ports::{Notification, Notifier, WorkflowStart, Workflows};
 use fabric::workflow::OnboardingInput;
 use fabric_lambda::FunctionError;
 use lambda_runtime::LambdaEvent;
@@ -13,9 +15,35 @@ use serde_json::{Value, json};
 /// Handles one account event.
 pub(crate) async fn handle(
     workflows: &dyn Workflows,
+    notifier: Option<&dyn Notifier>,
     event: LambdaEvent<EventBridgeEvent<Value>>,
 ) -> Result<Value, FunctionError> {
     let trigger = TriggerEvent::from_eventbridge(&event.payload)?;
+    if let (Trigger::AccountCreationFailed { account_id, reason }, Some(notifier)) =
+        (&trigger.trigger, notifier)
+    {
+        let account = account_id
+            .as_ref()
+            .map_or_else(|| "(no id assigned)".to_owned(), ToString::to_string);
+        let notification = Notification {
+            subject: "[Automation Fabric] Account creation failed: nothing was onboarded"
+                .to_owned(),
+            message: format!(
+                "Account {account}: {reason}\n\nEvent key: {}",
+                trigger.idempotency_key
+            ),
+            attributes: [
+                ("status", "Failed"),
+                ("trigger", "account"),
+                ("action", "none"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        };
+        notifier.publish(&notification).await?;
+        return Ok(json!({ "trigger": trigger, "workflow": "none", "reported": true }));
+    }
     let Some((account_id, action)) = onboarding_action(&trigger.trigger) else {
         return Ok(json!({ "trigger": trigger, "workflow": "none" }));
     };
@@ -74,11 +102,48 @@ mod tests {
         let fixture =
             include_str!("../../../tests/fixtures/events/org-create-account-result-succeeded.json");
         for _ in 0..3 {
-            handle(&workflows, event(fixture)).await.expect("handled");
+            handle(&workflows, None, event(fixture))
+                .await
+                .expect("handled");
         }
         let started = workflows.0.lock().expect("not poisoned").clone();
         assert_eq!(started.len(), 1);
         assert!(started[0].starts_with("account-joined-444455556666-"));
+    }
+
+    /// Keeps what it was asked to publish.
+    #[derive(Default)]
+    struct Published(Mutex<Vec<Notification>>);
+
+    #[async_trait::async_trait]
+    impl Notifier for Published {
+        async fn publish(&self, notification: &Notification) -> fabric::Result<String> {
+            self.0
+                .lock()
+                .expect("not poisoned")
+                .push(notification.clone());
+            Ok("message-1".to_owned())
+        }
+    }
+
+    #[tokio::test]
+    async fn when_control_tower_fails_to_create_an_account_then_it_is_reported_and_nothing_starts()
+    {
+        let (workflows, published) = (Recorded::default(), Published::default());
+        let fixture =
+            include_str!("../../../tests/fixtures/events/ct-create-managed-account-failed.json");
+        let answer = handle(&workflows, Some(&published), event(fixture))
+            .await
+            .expect("handled");
+        assert_eq!(answer["reported"], true);
+        assert!(workflows.0.lock().expect("not poisoned").is_empty());
+        let notes = published.0.lock().expect("not poisoned");
+        assert_eq!(notes.len(), 1);
+        assert!(
+            notes[0].message.contains("444455556666"),
+            "{}",
+            notes[0].message
+        );
     }
 
     #[tokio::test]
@@ -86,6 +151,7 @@ mod tests {
         let workflows = Recorded::default();
         let answer = handle(
             &workflows,
+            None,
             event(include_str!(
                 "../../../tests/fixtures/events/org-invite-account.json"
             )),
@@ -101,7 +167,7 @@ mod tests {
         let workflows = Recorded::default();
         let broken = include_str!("../../../tests/fixtures/events/org-close-account.json")
             .replace("\"accountId\": \"444455556666\"", "\"accountId\": \"4444\"");
-        let error = handle(&workflows, event(&broken))
+        let error = handle(&workflows, None, event(&broken))
             .await
             .expect_err("invalid account id");
         let diagnostic = lambda_runtime::Diagnostic::from(error);

@@ -20,7 +20,7 @@ pub use ssm::SsmAutomation;
 pub use stack_sets::StackSetRoles;
 pub use step_functions::StepFunctionsWorkflows;
 pub use sts::AssumedRoleLocations;
-pub use wiring::{OnboardingServices, RunServices, directory, organizations_client};
+pub use wiring::{OnboardingServices, RunServices, directory, notifier, organizations_client};
 
 use crate::Error;
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};

@@ -15,6 +15,11 @@ pub struct StepFunctionsWorkflows {
 }
 
 impl StepFunctionsWorkflows {
+    /// Executions of `state_machine_arn`, through a client of `sdk`.
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, state_machine_arn: impl Into<String>) -> Self {
+        Self::new(Client::new(sdk), state_machine_arn)
+    }
+
     /// Executions of `state_machine_arn`.
     pub fn new(client: Client, state_machine_arn: impl Into<String>) -> Self {
         Self {

@@ -39,13 +39,7 @@ impl RunServices {
             automation: SsmAutomation::new(aws_sdk_ssm::Client::new(sdk)),
             locations: AssumedRoleLocations::new(sdk, config.results_role_name.clone()),
             store: S3ReportStore::new(s3_client(sdk), &reports.bucket, &reports.prefix),
-            notifier: config.notifications.as_ref().map(|notifications| {
-                SnsNotifier::new(
-                    aws_sdk_sns::Client::new(sdk),
-                    &notifications.topic_arn,
-                    notifications.chatbot_format,
-                )
-            }),
+            notifier: notifier(sdk, config),
         })
     }
 
@@ -87,6 +81,17 @@ impl OnboardingServices {
             ),
         }
     }
+}
+
+/// The topic's publisher, when the config names one.
+pub fn notifier(sdk: &SdkConfig, config: &Config) -> Option<SnsNotifier> {
+    config.notifications.as_ref().map(|notifications| {
+        SnsNotifier::new(
+            aws_sdk_sns::Client::new(sdk),
+            &notifications.topic_arn,
+            notifications.chatbot_format,
+        )
+    })
 }
 
 /// The organization's directory, as the central account reads it.
