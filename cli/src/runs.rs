@@ -180,13 +180,14 @@ async fn carry_out(
     let [
         start_run,
         track_run,
+        collect_call,
         collect_results,
         start_next_wave,
         publish_report,
     ] = RUN_STEPS
     else {
         return Err(other(
-            "the run's steps are not the five the state machine has",
+            "the run's steps are not the six the state machine has",
         ));
     };
     step(out, start_run)?;
@@ -222,9 +223,10 @@ async fn carry_out(
     loop {
         step(out, track_run)?;
         track(&services, &state, follow, out).await?;
+        collect_calls(&services, &state, collect_call, out).await?;
         step(out, collect_results)?;
         let report = state
-            .report(&services.automation, &services.locations)
+            .report(&services.automation, &services.locations, &services.store)
             .await?;
         if state.next_wave >= state.plan.waves.len() {
             break;
@@ -241,7 +243,7 @@ async fn carry_out(
     }
     step(out, publish_report)?;
     let report = state
-        .report(&services.automation, &services.locations)
+        .report(&services.automation, &services.locations, &services.store)
         .await?;
     let published = fabric::report::publish_run(
         &report,
@@ -263,6 +265,29 @@ async fn carry_out(
             .unwrap_or_default()
     )
     .map_err(other)
+}
+
+/// The `CollectCall` step for each call of the latest wave: its locations' results kept.
+async fn collect_calls(
+    services: &RunServices,
+    state: &RunState,
+    name: &str,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    let wave = &state.plan.waves[state.next_wave - 1].name;
+    for call in state.started.iter().filter(|call| &call.wave == wave) {
+        step(out, name)?;
+        let collected = state
+            .collect_call(
+                &call.execution_id,
+                &services.automation,
+                &services.locations,
+                &services.store,
+            )
+            .await?;
+        writeln!(out, "  {collected} locations of {}", call.execution_id).map_err(other)?;
+    }
+    Ok(())
 }
 
 /// Starts the run's next wave and saves its state (before and after, as start-run does).
@@ -435,7 +460,7 @@ pub(crate) fn report(
         let services = services(&config).await?;
         let state = RunState::load(&services.store, run_id).await?;
         let report = state
-            .report(&services.automation, &services.locations)
+            .report(&services.automation, &services.locations, &services.store)
             .await?;
         if json {
             writeln!(

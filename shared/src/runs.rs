@@ -18,6 +18,7 @@ use std::time::Duration;
 pub const RUN_STEPS: &[&str] = &[
     "StartRun",
     "TrackRun",
+    "CollectCall",
     "CollectResults",
     "StartNextWave",
     "PublishReport",
@@ -130,14 +131,35 @@ pub async fn progress(automation: &dyn Automation, started: &[StartedCall]) -> R
     Ok(Progress { done, counts })
 }
 
-/// The report of `plan` so far: every planned location (not started unless a started call
-/// covers it), every skipped one, and for started calls each location's result read from its
-/// child execution through `locations`.
-pub async fn collect(
-    plan: &RunPlan,
-    started: &[StartedCall],
+/// The results of one started call's locations, each read from its child execution in the
+/// target account (at most [`COLLECT_CONCURRENCY`] at once). The state machine runs this once
+/// per call, in a Distributed Map, so that runs of any size fit Step Functions' limits.
+pub async fn collect_call(
+    call: &StartedCall,
     automation: &dyn Automation,
     locations: &dyn Locations,
+) -> Result<Vec<LocationResult>> {
+    let steps = automation.location_steps(&call.execution_id).await?;
+    let by_location: BTreeMap<&Location, _> = steps
+        .iter()
+        .filter_map(|step| step.location.as_ref().map(|location| (location, step)))
+        .collect();
+    Ok(futures_util::stream::iter(call.locations.iter())
+        .map(|location| {
+            let step = by_location.get(location).copied();
+            async move { location_result(location, &call.wave, step, locations).await }
+        })
+        .buffer_unordered(COLLECT_CONCURRENCY)
+        .collect()
+        .await)
+}
+
+/// The report of `plan`: every planned location (not started unless `results` says
+/// otherwise), every skipped one, and `results` for the started calls.
+pub fn assemble(
+    plan: &RunPlan,
+    started: &[StartedCall],
+    results: impl IntoIterator<Item = LocationResult>,
 ) -> Result<RunReport> {
     let planned = plan.waves.iter().flat_map(|wave| {
         wave.locations().map(|location| {
@@ -152,37 +174,36 @@ pub async fn collect(
         status: LocationStatus::Skipped(skip.reason.clone()),
         ..LocationResult::not_started(skip.location.clone(), Some(skip.wave.clone()), "")
     });
-    let spec = &plan.request;
+    let request = &plan.request;
     let mut report = RunReport::new(
         plan.run_id.clone(),
-        spec.spec.document.clone(),
-        spec.profile.clone(),
-        spec.trigger.clone(),
+        request.spec.document.clone(),
+        request.profile.clone(),
+        request.trigger.clone(),
         planned.chain(skipped),
     );
     report.parent_execution_ids = started
         .iter()
         .map(|call| call.execution_id.clone())
         .collect();
-    for call in started {
-        let steps = automation.location_steps(&call.execution_id).await?;
-        let by_location: BTreeMap<&Location, _> = steps
-            .iter()
-            .filter_map(|step| step.location.as_ref().map(|location| (location, step)))
-            .collect();
-        let results: Vec<LocationResult> = futures_util::stream::iter(call.locations.iter())
-            .map(|location| {
-                let step = by_location.get(location).copied();
-                async move { location_result(location, &call.wave, step, locations).await }
-            })
-            .buffer_unordered(COLLECT_CONCURRENCY)
-            .collect()
-            .await;
-        for result in results {
-            report.record(result)?;
-        }
+    for result in results {
+        report.record(result)?;
     }
     Ok(report)
+}
+
+/// The report of `plan` so far: [`assemble`] over every started call's [`collect_call`].
+pub async fn collect(
+    plan: &RunPlan,
+    started: &[StartedCall],
+    automation: &dyn Automation,
+    locations: &dyn Locations,
+) -> Result<RunReport> {
+    let mut results = Vec::new();
+    for call in started {
+        results.extend(collect_call(call, automation, locations).await?);
+    }
+    assemble(plan, started, results)
 }
 
 /// One location's result: from its child execution when SSM started one, else from the
@@ -419,14 +440,63 @@ impl RunState {
         })
     }
 
-    /// The report so far (every planned and skipped location), with the reason later waves
-    /// did not start when a gate stopped them.
+    /// Where the collected results of one started call are kept.
+    pub fn call_results_key(run_id: &str, execution_id: &str) -> String {
+        format!("state/runs/{run_id}/calls/{execution_id}.json")
+    }
+
+    /// Collects the results of the started call `execution_id` and keeps them (the
+    /// `CollectCall` step); returns how many locations it covered.
+    pub async fn collect_call(
+        &self,
+        execution_id: &str,
+        automation: &dyn Automation,
+        locations: &dyn Locations,
+        store: &dyn crate::ports::ReportStore,
+    ) -> Result<usize> {
+        let call = self
+            .started
+            .iter()
+            .find(|call| call.execution_id == execution_id)
+            .ok_or_else(|| Error::Run {
+                problem: format!("run {} started no call {execution_id}", self.plan.run_id),
+            })?;
+        let results = collect_call(call, automation, locations).await?;
+        let body = serde_json::to_vec(&results).map_err(|error| Error::Run {
+            problem: format!("the results cannot be written: {error}"),
+        })?;
+        store
+            .put(
+                &Self::call_results_key(&self.plan.run_id, execution_id),
+                body,
+            )
+            .await?;
+        Ok(results.len())
+    }
+
+    /// The report so far (every planned and skipped location), from the kept results of each
+    /// call (collected now for calls that have none kept), with the reason later waves did not
+    /// start when a gate stopped them.
     pub async fn report(
         &self,
         automation: &dyn Automation,
         locations: &dyn Locations,
+        store: &dyn crate::ports::ReportStore,
     ) -> Result<RunReport> {
-        let mut report = collect(&self.plan, &self.started, automation, locations).await?;
+        let mut results = Vec::new();
+        for call in &self.started {
+            let key = Self::call_results_key(&self.plan.run_id, &call.execution_id);
+            let kept = store
+                .get(&key)
+                .await
+                .ok()
+                .and_then(|body| serde_json::from_slice::<Vec<LocationResult>>(&body).ok());
+            match kept {
+                Some(kept) => results.extend(kept),
+                None => results.extend(collect_call(call, automation, locations).await?),
+            }
+        }
+        let mut report = assemble(&self.plan, &self.started, results)?;
         if let Some(reason) = &self.stopped {
             stop_after(
                 &mut report,

@@ -70,6 +70,19 @@ pub struct RunTracked {
     pub done: bool,
     /// Locations by status.
     pub counts: BTreeMap<String, usize>,
+    /// The started calls' parent execution ids of the latest wave: the items of the
+    /// `CollectCalls` Distributed Map.
+    pub calls: Vec<String>,
+}
+
+/// What `collect-results` takes: a run, and for the `CollectCall` step one of its calls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectRequest {
+    /// The run's id.
+    pub run_id: String,
+    /// One started call's parent execution id (`CollectCall`); absent for `CollectResults`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_id: Option<String>,
 }
 
 /// What `collect-results` answers.
@@ -79,6 +92,8 @@ pub struct RunCollected {
     pub run_id: String,
     /// True when another wave is to start (the gate passed and waves remain).
     pub next_wave: bool,
+    /// For `CollectCall`: how many locations' results were kept.
+    pub collected: usize,
     /// The report so far, by status.
     pub counts: BTreeMap<String, usize>,
 }

@@ -128,6 +128,15 @@ pub async fn seeded_stack(seed_args: &[&str]) -> SeededStack {
     }
 }
 
+/// A path under the test logs that no other test (thread or process) uses.
+pub fn unique_path(stem: &str, extension: &str) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    local_dir(&workspace())
+        .join("test-logs")
+        .join(format!("{stem}-{}-{n}.{extension}", std::process::id()))
+}
+
 /// An SDK config for the central account (moto's default) at `endpoint`.
 pub async fn central_config(endpoint: &str, region: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())

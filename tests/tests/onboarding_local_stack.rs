@@ -30,9 +30,7 @@ struct World {
 }
 
 async fn world(seed_args: &[&str]) -> World {
-    let config_path = fabric_tests::workspace()
-        .join(".local/test-logs")
-        .join(format!("onboarding-config-{}.yaml", std::process::id()));
+    let config_path = fabric_tests::unique_path("onboarding-config", "yaml");
     let mut args = seed_args.to_vec();
     let config_arg = config_path.display().to_string();
     args.extend(["--config-out", config_arg.as_str()]);
@@ -335,7 +333,11 @@ impl World {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         state
-            .report(&self.runs.automation, &self.runs.locations)
+            .report(
+                &self.runs.automation,
+                &self.runs.locations,
+                &self.runs.store,
+            )
             .await
             .expect("report")
     }

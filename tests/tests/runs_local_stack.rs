@@ -23,6 +23,8 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 /// 20 onboarded accounts in 3 Regions, the last two without the execution role, the first
 /// with an instance scripted to fail in us-east-1; the example config with the seeded ids.
 async fn organization() -> (SeededStack, Config, RunServices) {
+    let config_path = fabric_tests::unique_path("runs-config", "yaml");
+    let config_arg = config_path.display().to_string();
     let org = seeded_stack(&[
         "--accounts",
         "20",
@@ -32,26 +34,17 @@ async fn organization() -> (SeededStack, Config, RunServices) {
         "--failing-instances",
         "1",
         "--config-out",
-        &format!("{}.yaml", std_path_string()),
+        &config_arg,
     ])
     .await;
-    let config = Config::load(std::path::Path::new(&format!("{}.yaml", std_path_string())))
-        .expect("the seeded config loads");
+    let config = Config::load(&config_path).expect("the seeded config loads");
     let sdk = central_config(org.stack.endpoint(), "us-east-1").await;
     let services = RunServices::new(&sdk, &config).expect("services");
     (org, config, services)
 }
 
-/// A config path of this test process's own.
-fn std_path_string() -> String {
-    fabric_tests::workspace()
-        .join(".local/test-logs")
-        .join(format!("config-{}", std::process::id()))
-        .display()
-        .to_string()
-}
-
-/// Carries out `plan` as the CLI and the state machine do; returns the final report.
+/// Carries out `plan` as the CLI and the state machine do (each call's results collected and
+/// kept, then assembled); returns the final report.
 async fn carry_out(services: &RunServices, plan: RunPlan) -> RunReport {
     let mut state = RunState::new(plan);
     while state.next_wave < state.plan.waves.len() {
@@ -76,10 +69,27 @@ async fn carry_out(services: &RunServices, plan: RunPlan) -> RunReport {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
+    let mut kept = 0;
+    for call in &state.started {
+        kept += state
+            .collect_call(
+                &call.execution_id,
+                &services.automation,
+                &services.locations,
+                &services.store,
+            )
+            .await
+            .expect("the call's results are kept");
+    }
+    assert_eq!(
+        kept,
+        state.plan.planned_count(),
+        "every planned location collected once"
+    );
     state
-        .report(&services.automation, &services.locations)
+        .report(&services.automation, &services.locations, &services.store)
         .await
-        .expect("the report is collected")
+        .expect("the report is assembled")
 }
 
 fn status_of(report: &RunReport, location: &Location) -> LocationStatus {

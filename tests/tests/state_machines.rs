@@ -30,6 +30,9 @@ fn all_states(machine: &Value) -> Vec<(String, Value)> {
         for branch in state["Branches"].as_array().into_iter().flatten() {
             states.extend(all_states(branch));
         }
+        if state["ItemProcessor"].is_object() {
+            states.extend(all_states(&state["ItemProcessor"]));
+        }
     }
     states
 }
@@ -55,8 +58,17 @@ fn task_sequence(machine: &Value) -> Vec<String> {
         if state["Type"] == "Task" {
             order.push(name.clone());
         }
-        // Branches come before what follows the Parallel state, in their declared order.
-        for branch in state["Branches"].as_array().into_iter().flatten().rev() {
+        // Branches (and a Map's processor) come before what follows, in their declared order.
+        let processor = state["ItemProcessor"]
+            .is_object()
+            .then(|| &state["ItemProcessor"]);
+        for branch in state["Branches"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .chain(processor)
+            .rev()
+        {
             let start = branch["StartAt"]
                 .as_str()
                 .expect("branch StartAt")

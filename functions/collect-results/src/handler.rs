@@ -1,22 +1,44 @@
-//! Collects every location's result so far and decides, by the wave's gate, whether the next
-//! wave starts; a failed gate is kept in the run state so the report says why the rest did not.
+//! `CollectCall`: collects one started call's locations from their child executions and keeps
+//! the results (one item of the Distributed Map). `CollectResults`: assembles the run's report
+//! from the kept results and decides, by the wave's gate, whether the next wave starts; a failed
+//! gate is kept in the run state so the report says why the rest did not.
 
 use fabric::aws::RunServices;
 use fabric::config::Config;
 use fabric::runs::{self, RunState};
-use fabric::workflow::{RunCollected, RunStep};
+use fabric::workflow::{CollectRequest, RunCollected};
 use fabric_lambda::FunctionError;
 use lambda_runtime::LambdaEvent;
 
-/// Collects one run.
+/// Collects one call, or assembles one run.
 pub(crate) async fn handle(
     services: &RunServices,
     _config: &Config,
-    event: LambdaEvent<RunStep>,
+    event: LambdaEvent<CollectRequest>,
 ) -> Result<RunCollected, FunctionError> {
-    let mut state = RunState::load(&services.store, &event.payload.run_id).await?;
+    let CollectRequest {
+        run_id,
+        execution_id,
+    } = event.payload;
+    let mut state = RunState::load(&services.store, &run_id).await?;
+    if let Some(execution_id) = execution_id {
+        let collected = state
+            .collect_call(
+                &execution_id,
+                &services.automation,
+                &services.locations,
+                &services.store,
+            )
+            .await?;
+        return Ok(RunCollected {
+            run_id,
+            next_wave: false,
+            collected,
+            counts: std::collections::BTreeMap::default(),
+        });
+    }
     let report = state
-        .report(&services.automation, &services.locations)
+        .report(&services.automation, &services.locations, &services.store)
         .await?;
     let waves_left = state.next_wave < state.plan.waves.len();
     let next_wave = waves_left
@@ -30,8 +52,9 @@ pub(crate) async fn handle(
             }
         };
     Ok(RunCollected {
-        run_id: event.payload.run_id,
+        run_id,
         next_wave,
+        collected: 0,
         counts: report.counts_by_status(),
     })
 }

@@ -57,7 +57,7 @@ pub(crate) async fn handle(
                     .get_or_insert_with(|| format!("the run failed: {error}"));
             }
             let report = state
-                .report(&services.automation, &services.locations)
+                .report(&services.automation, &services.locations, &services.store)
                 .await?;
             let published = publish_run(&report, &services.store, services.notifier(), now).await?;
             state.report_uri = Some(published.report_uri.clone());
