@@ -117,9 +117,23 @@ fn describe(trigger: &Trigger) -> (String, String) {
                 "start the run profile of the first alarm rule that matches, in that account and Region".to_owned(),
             )
         }
-        Trigger::Manual { requested_by, run } => (
-            format!("manual: {requested_by} asked for a run"),
-            format!("start a run of {}", run_source(run)),
+        Trigger::Manual {
+            requested_by,
+            run,
+            dry_run,
+        } => (
+            format!(
+                "manual: {requested_by} asked for a run{}",
+                if *dry_run { " (dry run)" } else { "" }
+            ),
+            if *dry_run {
+                format!(
+                    "plan and preview a run of {}; start nothing",
+                    run_source(run)
+                )
+            } else {
+                format!("start a run of {}", run_source(run))
+            },
         ),
         Trigger::Ignored { reason } => (format!("ignored: {reason}"), "nothing".to_owned()),
     }

@@ -194,7 +194,15 @@ async fn carry_out(
     let plan = make_plan(config, &services, &run_id, request).await?;
     if dry_run {
         print_plan(&plan, false, out).map_err(other)?;
-        return writeln!(out, "\ndry run: nothing was started").map_err(other);
+        let preview = runs::preview(&services.automation, &plan).await?;
+        return writeln!(
+            out,
+            "\nSSM's preview: {} accounts, {} Regions, {} targets\ndry run: nothing was started",
+            preview.accounts,
+            preview.regions.len(),
+            preview.targets
+        )
+        .map_err(other);
     }
     if plan.waves.len() > 1 && !follow.wait {
         return Err(Failure::BadInput(format!(

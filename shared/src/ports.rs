@@ -147,11 +147,25 @@ pub struct TargetExecution {
     pub failure_message: Option<String>,
 }
 
+/// What SSM's execution preview says a start would touch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Preview {
+    /// Accounts.
+    pub accounts: u32,
+    /// Regions.
+    pub regions: BTreeSet<String>,
+    /// Targets (e.g. instances), all types together.
+    pub targets: u32,
+}
+
 /// SSM Automation in one account and Region.
 #[async_trait]
 pub trait Automation: Send + Sync {
     /// Starts an execution; the same `client_token` never starts a second one.
     async fn start(&self, request: &StartAutomation) -> Result<String>;
+
+    /// Previews what `request` would touch, starting nothing.
+    async fn preview(&self, request: &StartAutomation) -> Result<Preview>;
 
     /// An execution's state.
     async fn execution(&self, id: &str) -> Result<ExecutionState>;

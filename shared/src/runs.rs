@@ -108,6 +108,20 @@ pub async fn start_wave(
     Ok(started)
 }
 
+/// What SSM's preview says every call of `plan` would touch (nothing is started).
+pub async fn preview(automation: &dyn Automation, plan: &RunPlan) -> Result<crate::ports::Preview> {
+    let mut total = crate::ports::Preview::default();
+    for wave in &plan.waves {
+        for call in &wave.calls {
+            let preview = automation.preview(&start_request(plan, call)).await?;
+            total.accounts += preview.accounts;
+            total.regions.extend(preview.regions);
+            total.targets += preview.targets;
+        }
+    }
+    Ok(total)
+}
+
 /// Where a run stands: each location's status as its parent's step reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Progress {
@@ -548,7 +562,9 @@ pub fn run_request_for(
             },
         )
         .map(Some),
-        Trigger::Manual { requested_by, run } => from_source(
+        Trigger::Manual {
+            requested_by, run, ..
+        } => from_source(
             run,
             RunTrigger::Manual {
                 requested_by: requested_by.clone(),

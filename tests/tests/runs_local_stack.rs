@@ -374,3 +374,55 @@ async fn when_a_region_is_not_enabled_in_an_account_then_the_plan_skips_it_with_
                 && location.region.as_str() == "us-east-1")
     );
 }
+
+#[tokio::test]
+async fn when_a_manual_run_is_a_dry_run_then_ssm_previews_it_and_nothing_starts() {
+    let (org, config, services) = organization().await;
+    let event = TriggerEvent::from_value(&serde_json::json!({
+        "manual": {"requested_by": "test", "profile": "patch-scan-web", "dry_run": true}
+    }))
+    .expect("a manual run");
+    assert!(matches!(
+        event.trigger,
+        fabric::events::Trigger::Manual { dry_run: true, .. }
+    ));
+    let request = runs::run_request_for(&event.trigger, &config)
+        .expect("valid")
+        .expect("a run");
+    let plan = plan_run(
+        event.idempotency_key.as_str(),
+        request,
+        &services.directory,
+        &PlanContext {
+            default_regions: &config.regions,
+        },
+    )
+    .await
+    .expect("plans");
+    let preview = runs::preview(&services.automation, &plan)
+        .await
+        .expect("SSM previews");
+    let accounts: BTreeSet<&AccountId> = plan
+        .waves
+        .iter()
+        .flat_map(fabric::plan::PlannedWave::locations)
+        .map(|l| &l.account_id)
+        .collect();
+    assert_eq!(preview.accounts as usize, accounts.len());
+    assert_eq!(
+        preview.regions.len(),
+        2,
+        "patch-scan-web runs in us-east-1 and us-west-2"
+    );
+    assert!(
+        preview.targets > 0,
+        "the WebServers resource groups resolve to instances"
+    );
+    let stats = org.stack.simulator().faults().stats();
+    assert!(stats.calls.contains_key("StartExecutionPreview"));
+    assert_eq!(
+        stats.calls.get("StartAutomationExecution"),
+        None,
+        "a dry run starts nothing"
+    );
+}

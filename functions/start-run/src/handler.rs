@@ -1,6 +1,7 @@
 //! Plans the run a trigger asks for (its id is the trigger's idempotency key, so a repeated
 //! trigger finds its plan and its started calls: client tokens make the starts idempotent) and
-//! starts the first wave; given `{"run_id": ..., "continue": true}`, starts the next wave.
+//! starts the first wave; given `{"run_id": ..., "continue": true}`, starts the next wave. A
+//! manual dry run is planned and previewed by SSM, and nothing starts.
 
 use fabric::aws::RunServices;
 use fabric::config::Config;
@@ -25,6 +26,10 @@ pub(crate) async fn handle(
         RunState::load(&services.store, run_id).await?
     } else {
         let trigger = TriggerEvent::from_value(&payload)?;
+        let dry_run = matches!(
+            trigger.trigger,
+            fabric::events::Trigger::Manual { dry_run: true, .. }
+        );
         let Some(request) = runs::run_request_for(&trigger.trigger, config)? else {
             return Ok(RunStarted {
                 run_id: None,
@@ -33,6 +38,25 @@ pub(crate) async fn handle(
             });
         };
         let run_id = trigger.idempotency_key.to_string();
+        if dry_run {
+            let context = PlanContext {
+                default_regions: &config.regions,
+            };
+            let plan = plan_run(&run_id, request, &services.directory, &context).await?;
+            let preview = runs::preview(&services.automation, &plan).await?;
+            return Ok(RunStarted {
+                run_id: None,
+                locations: plan.planned_count(),
+                reason: Some(format!(
+                    "dry run: {} locations planned, {} skipped; SSM's preview: {} accounts, {} Regions, {} targets",
+                    plan.planned_count(),
+                    plan.skipped.len(),
+                    preview.accounts,
+                    preview.regions.len(),
+                    preview.targets
+                )),
+            });
+        }
         match RunState::load(&services.store, &run_id).await {
             Ok(state) => state,
             Err(fabric::Error::Run { .. }) => {

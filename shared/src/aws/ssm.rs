@@ -3,15 +3,22 @@
 
 use super::aws_error;
 use crate::model::{AccountId, AutomationStatus, Location, Parameters, Region, TargetLocation};
-use crate::ports::{Automation, ExecutionState, LocationStep, StartAutomation, TargetExecution};
+use crate::ports::{
+    Automation, ExecutionState, LocationStep, Preview, StartAutomation, TargetExecution,
+};
 use crate::{Error, Result};
 use async_trait::async_trait;
 use aws_sdk_ssm::Client;
 use aws_sdk_ssm::types::{
-    Alarm, AlarmConfiguration, AutomationExecutionFilter, AutomationExecutionFilterKey, Target,
+    Alarm, AlarmConfiguration, AutomationExecutionFilter, AutomationExecutionFilterKey,
+    AutomationExecutionInputs, ExecutionInputs, ExecutionPreview, ExecutionPreviewStatus, Target,
     TargetLocation as SdkTargetLocation,
 };
 use std::collections::HashMap;
+
+/// How often, and how many times, a preview is polled.
+const PREVIEW_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+const PREVIEW_POLLS: u32 = 120;
 
 /// SSM Automation through one client (one account, one Region).
 #[derive(Debug, Clone)]
@@ -167,6 +174,94 @@ impl Automation for SsmAutomation {
                 message: "SSM returned no execution id".to_owned(),
                 retryable: false,
             })
+    }
+
+    #[tracing::instrument(skip(self, request), fields(document = %request.document))]
+    async fn preview(&self, request: &StartAutomation) -> Result<Preview> {
+        let inputs = AutomationExecutionInputs::builder()
+            .set_parameters((!request.parameters.is_empty()).then(|| {
+                request
+                    .parameters
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            }))
+            .set_target_parameter_name(request.target_parameter_name.clone())
+            .set_targets((!request.targets.is_empty()).then(|| {
+                request
+                    .targets
+                    .iter()
+                    .map(|(key, values)| {
+                        Target::builder()
+                            .key(key)
+                            .set_values(Some(values.clone()))
+                            .build()
+                    })
+                    .collect()
+            }))
+            .set_target_locations((!request.target_locations.is_empty()).then(|| {
+                request
+                    .target_locations
+                    .iter()
+                    .map(sdk_target_location)
+                    .collect()
+            }))
+            .build();
+        let started = self
+            .client
+            .start_execution_preview()
+            .document_name(&request.document)
+            .set_document_version(request.document_version.clone())
+            .execution_inputs(ExecutionInputs::Automation(inputs))
+            .send()
+            .await
+            .map_err(|e| aws_error("ssm", "StartExecutionPreview", e))?;
+        let id = started
+            .execution_preview_id()
+            .unwrap_or_default()
+            .to_owned();
+        for _ in 0..PREVIEW_POLLS {
+            let answer = self
+                .client
+                .get_execution_preview()
+                .execution_preview_id(&id)
+                .send()
+                .await
+                .map_err(|e| aws_error("ssm", "GetExecutionPreview", e))?;
+            match answer.status() {
+                Some(ExecutionPreviewStatus::Success) => {
+                    let Some(ExecutionPreview::Automation(preview)) = answer.execution_preview()
+                    else {
+                        return Ok(Preview::default());
+                    };
+                    return Ok(Preview {
+                        accounts: u32::try_from(preview.total_accounts()).unwrap_or(0),
+                        regions: preview.regions().iter().cloned().collect(),
+                        targets: preview
+                            .target_previews()
+                            .iter()
+                            .map(|target| u32::try_from(target.count()).unwrap_or(0))
+                            .sum(),
+                    });
+                }
+                Some(ExecutionPreviewStatus::Failed) => {
+                    return Err(Error::Run {
+                        problem: format!(
+                            "SSM could not preview the run: {}",
+                            answer.status_message().unwrap_or("no reason given")
+                        ),
+                    });
+                }
+                _ => tokio::time::sleep(PREVIEW_POLL_INTERVAL).await,
+            }
+        }
+        Err(Error::Aws {
+            service: "ssm",
+            operation: "GetExecutionPreview",
+            code: None,
+            message: format!("the preview {id} did not end in time"),
+            retryable: true,
+        })
     }
 
     #[tracing::instrument(skip(self))]

@@ -134,6 +134,9 @@ pub enum Trigger {
         requested_by: String,
         /// What to run.
         run: RunSource,
+        /// Plan and preview only: start nothing.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        dry_run: bool,
     },
     /// An event the fabric receives but has nothing to do for.
     Ignored {

@@ -52,6 +52,9 @@ pub struct ManualRun {
     /// An inline spec; give this or `profile`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<RunSpec>,
+    /// Plan and preview only: start nothing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
 }
 
 impl RunInput {
@@ -90,6 +93,7 @@ impl RunInput {
                     trigger: Trigger::Manual {
                         requested_by: run.requested_by,
                         run: source,
+                        dry_run: run.dry_run,
                     },
                 })
             }
