@@ -243,18 +243,31 @@ pub async fn publish_run(
     notifier: Option<&dyn Notifier>,
     finished: DateTime<Utc>,
 ) -> Result<Published> {
+    store_and_publish(
+        report,
+        &run_report_key(&report.run_id, finished),
+        store,
+        notifier,
+        |uri| run_notification(report, uri),
+    )
+    .await
+}
+
+/// Stores `report` as JSON under `key`, then publishes the summary `notification` makes from
+/// the stored report's location (when there is a notifier).
+async fn store_and_publish<R: serde::Serialize>(
+    report: &R,
+    key: &str,
+    store: &dyn ReportStore,
+    notifier: Option<&dyn Notifier>,
+    notification: impl FnOnce(&str) -> Notification,
+) -> Result<Published> {
     let body = serde_json::to_vec_pretty(report).map_err(|error| crate::Error::Run {
         problem: format!("the report cannot be written as JSON: {error}"),
     })?;
-    let report_uri = store
-        .put(&run_report_key(&report.run_id, finished), body)
-        .await?;
+    let report_uri = store.put(key, body).await?;
     let message_id = match notifier {
-        Some(notifier) => Some(
-            notifier
-                .publish(&run_notification(report, &report_uri))
-                .await?,
-        ),
+        Some(notifier) => Some(notifier.publish(&notification(&report_uri)).await?),
         None => None,
     };
     Ok(Published {
@@ -337,24 +350,14 @@ pub async fn publish_onboarding(
     notifier: Option<&dyn Notifier>,
     finished: DateTime<Utc>,
 ) -> Result<Published> {
-    let body = serde_json::to_vec_pretty(report).map_err(|error| crate::Error::Run {
-        problem: format!("the report cannot be written as JSON: {error}"),
-    })?;
-    let report_uri = store
-        .put(&onboarding_report_key(report, finished), body)
-        .await?;
-    let message_id = match notifier {
-        Some(notifier) => Some(
-            notifier
-                .publish(&onboarding_notification(report, &report_uri))
-                .await?,
-        ),
-        None => None,
-    };
-    Ok(Published {
-        report_uri,
-        message_id,
-    })
+    store_and_publish(
+        report,
+        &onboarding_report_key(report, finished),
+        store,
+        notifier,
+        |uri| onboarding_notification(report, uri),
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -102,6 +102,44 @@ fn sdk_target_location(location: &TargetLocation) -> SdkTargetLocation {
         .build()
 }
 
+/// The request's parameters as the SDK takes them (none when empty).
+fn sdk_parameters(request: &StartAutomation) -> Option<HashMap<String, Vec<String>>> {
+    (!request.parameters.is_empty()).then(|| {
+        request
+            .parameters
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    })
+}
+
+/// The request's targets as the SDK takes them (none when empty).
+fn sdk_targets(request: &StartAutomation) -> Option<Vec<Target>> {
+    (!request.targets.is_empty()).then(|| {
+        request
+            .targets
+            .iter()
+            .map(|(key, values)| {
+                Target::builder()
+                    .key(key)
+                    .set_values(Some(values.clone()))
+                    .build()
+            })
+            .collect()
+    })
+}
+
+/// The request's target locations as the SDK takes them (none when empty).
+fn sdk_target_locations(request: &StartAutomation) -> Option<Vec<SdkTargetLocation>> {
+    (!request.target_locations.is_empty()).then(|| {
+        request
+            .target_locations
+            .iter()
+            .map(sdk_target_location)
+            .collect()
+    })
+}
+
 fn location_of(location: Option<&SdkTargetLocation>) -> Option<Location> {
     let location = location?;
     let account = AccountId::new(location.accounts().first()?.as_str()).ok()?;
@@ -130,35 +168,12 @@ impl Automation for SsmAutomation {
             .start_automation_execution()
             .document_name(&request.document)
             .set_document_version(request.document_version.clone())
-            .set_parameters((!request.parameters.is_empty()).then(|| {
-                request
-                    .parameters
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect()
-            }))
+            .set_parameters(sdk_parameters(request))
             .set_target_parameter_name(request.target_parameter_name.clone())
-            .set_targets((!request.targets.is_empty()).then(|| {
-                request
-                    .targets
-                    .iter()
-                    .map(|(key, values)| {
-                        Target::builder()
-                            .key(key)
-                            .set_values(Some(values.clone()))
-                            .build()
-                    })
-                    .collect()
-            }))
+            .set_targets(sdk_targets(request))
             .set_max_concurrency(request.max_concurrency.clone())
             .set_max_errors(request.max_errors.clone())
-            .set_target_locations((!request.target_locations.is_empty()).then(|| {
-                request
-                    .target_locations
-                    .iter()
-                    .map(sdk_target_location)
-                    .collect()
-            }))
+            .set_target_locations(sdk_target_locations(request))
             .set_alarm_configuration(alarm)
             .client_token(&request.client_token)
             .send()
@@ -179,33 +194,10 @@ impl Automation for SsmAutomation {
     #[tracing::instrument(skip(self, request), fields(document = %request.document))]
     async fn preview(&self, request: &StartAutomation) -> Result<Preview> {
         let inputs = AutomationExecutionInputs::builder()
-            .set_parameters((!request.parameters.is_empty()).then(|| {
-                request
-                    .parameters
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect()
-            }))
+            .set_parameters(sdk_parameters(request))
             .set_target_parameter_name(request.target_parameter_name.clone())
-            .set_targets((!request.targets.is_empty()).then(|| {
-                request
-                    .targets
-                    .iter()
-                    .map(|(key, values)| {
-                        Target::builder()
-                            .key(key)
-                            .set_values(Some(values.clone()))
-                            .build()
-                    })
-                    .collect()
-            }))
-            .set_target_locations((!request.target_locations.is_empty()).then(|| {
-                request
-                    .target_locations
-                    .iter()
-                    .map(sdk_target_location)
-                    .collect()
-            }))
+            .set_targets(sdk_targets(request))
+            .set_target_locations(sdk_target_locations(request))
             .build();
         let started = self
             .client
