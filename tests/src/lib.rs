@@ -181,6 +181,73 @@ pub async fn member_config(endpoint: &str, account: &str, region: &str) -> SdkCo
         .await
 }
 
+/// Plans `request` as run `run_id` with the config's default Regions.
+pub async fn plan(
+    services: &fabric::aws::RunServices,
+    config: &fabric::config::Config,
+    run_id: &str,
+    request: fabric::model::RunRequest,
+) -> fabric::plan::RunPlan {
+    let context = fabric::plan::PlanContext {
+        default_regions: &config.regions,
+    };
+    fabric::plan::plan_run(run_id, request, &services.directory, &context)
+        .await
+        .expect("the run plans")
+}
+
+/// Carries out `plan` as the CLI and the state machine do: each wave started and followed to
+/// its end, each call's results collected and kept, then the report assembled.
+pub async fn carry_out(
+    services: &fabric::aws::RunServices,
+    plan: fabric::plan::RunPlan,
+) -> fabric::model::RunReport {
+    use fabric::runs;
+    let mut state = runs::RunState::new(plan);
+    while state.next_wave < state.plan.waves.len() {
+        let started = runs::start_wave(
+            &services.automation,
+            &state.plan,
+            state.next_wave,
+            Duration::from_millis(50),
+        )
+        .await
+        .expect("the wave starts");
+        state.started.extend(started);
+        state.next_wave += 1;
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !runs::progress(&services.automation, &state.started)
+            .await
+            .expect("progress")
+            .done
+        {
+            assert!(Instant::now() < deadline, "the run did not end in time");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    let mut kept = 0;
+    for call in &state.started {
+        kept += state
+            .collect_call(
+                &call.execution_id,
+                &services.automation,
+                &services.locations,
+                &services.store,
+            )
+            .await
+            .expect("the call's results are kept");
+    }
+    assert_eq!(
+        kept,
+        state.plan.planned_count(),
+        "every planned location collected once"
+    );
+    state
+        .report(&services.automation, &services.locations, &services.store)
+        .await
+        .expect("the report is assembled")
+}
+
 /// Polls `execution_id` with `ssm` until its status is final, for at most `timeout`.
 pub async fn wait_until_final(
     ssm: &aws_sdk_ssm::Client,

@@ -14,11 +14,8 @@ use fabric::model::{
     RunRequest, RunTrigger, ShareOutcome, Target, TargetLocation,
 };
 use fabric::onboarding::{self, onboarding_action};
-use fabric::plan::{PlanContext, plan_run};
-use fabric::runs::{self, RunState};
 use fabric_tests::{SeededStack, central_config, seeded_stack};
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
 
 /// A seeded stack, its config, and the services onboarding and runs use.
 struct World {
@@ -303,43 +300,8 @@ impl World {
                 requested_by: "test".to_owned(),
             },
         };
-        let plan = plan_run(
-            "run-joined",
-            request,
-            &self.runs.directory,
-            &PlanContext {
-                default_regions: &self.config.regions,
-            },
-        )
-        .await
-        .expect("plans");
-        let mut state = RunState::new(plan);
-        state.started = runs::start_wave(
-            &self.runs.automation,
-            &state.plan,
-            0,
-            Duration::from_millis(50),
-        )
-        .await
-        .expect("starts");
-        state.next_wave = 1;
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !runs::progress(&self.runs.automation, &state.started)
-            .await
-            .expect("progress")
-            .done
-        {
-            assert!(Instant::now() < deadline, "the run did not end");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        state
-            .report(
-                &self.runs.automation,
-                &self.runs.locations,
-                &self.runs.store,
-            )
-            .await
-            .expect("report")
+        let plan = fabric_tests::plan(&self.runs, &self.config, "run-joined", request).await;
+        fabric_tests::carry_out(&self.runs, plan).await
     }
 
     async fn onboarding_deployed(&self) -> std::collections::BTreeSet<AccountId> {

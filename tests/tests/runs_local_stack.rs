@@ -11,14 +11,11 @@ use fabric::model::{
     AccountId, AccountOrOu, AutomationStatus, Concurrency, ErrorThreshold, Location,
     LocationStatus, RunReport, RunRequest, RunTrigger, Target, TargetLocation,
 };
-use fabric::plan::{PlanContext, RunPlan, plan_run};
 use fabric::ports::Automation;
-use fabric::runs::{self, RunState};
+use fabric::runs;
 use fabric_tests::{SeededStack, central_config, seeded_stack};
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
-
-const RUN_TIMEOUT: Duration = Duration::from_secs(120);
+use std::time::Duration;
 
 /// 20 onboarded accounts in 3 Regions, the last two without the execution role, the first
 /// with an instance scripted to fail in us-east-1; the example config with the seeded ids.
@@ -41,55 +38,6 @@ async fn organization() -> (SeededStack, Config, RunServices) {
     let sdk = central_config(org.stack.endpoint(), "us-east-1").await;
     let services = RunServices::new(&sdk, &config).expect("services");
     (org, config, services)
-}
-
-/// Carries out `plan` as the CLI and the state machine do (each call's results collected and
-/// kept, then assembled); returns the final report.
-async fn carry_out(services: &RunServices, plan: RunPlan) -> RunReport {
-    let mut state = RunState::new(plan);
-    while state.next_wave < state.plan.waves.len() {
-        let wave = state.next_wave;
-        let started = runs::start_wave(
-            &services.automation,
-            &state.plan,
-            wave,
-            Duration::from_millis(50),
-        )
-        .await
-        .expect("the wave starts");
-        state.started.extend(started);
-        state.next_wave += 1;
-        let deadline = Instant::now() + RUN_TIMEOUT;
-        while !runs::progress(&services.automation, &state.started)
-            .await
-            .expect("progress")
-            .done
-        {
-            assert!(Instant::now() < deadline, "the run did not end in time");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-    let mut kept = 0;
-    for call in &state.started {
-        kept += state
-            .collect_call(
-                &call.execution_id,
-                &services.automation,
-                &services.locations,
-                &services.store,
-            )
-            .await
-            .expect("the call's results are kept");
-    }
-    assert_eq!(
-        kept,
-        state.plan.planned_count(),
-        "every planned location collected once"
-    );
-    state
-        .report(&services.automation, &services.locations, &services.store)
-        .await
-        .expect("the report is assembled")
 }
 
 fn status_of(report: &RunReport, location: &Location) -> LocationStatus {
@@ -133,19 +81,10 @@ async fn when_a_run_covers_20_accounts_in_3_regions_then_all_60_locations_are_re
             requested_by: "test".to_owned(),
         },
     };
-    let plan = plan_run(
-        "run-60",
-        request,
-        &services.directory,
-        &PlanContext {
-            default_regions: &config.regions,
-        },
-    )
-    .await
-    .expect("plans");
+    let plan = fabric_tests::plan(&services, &config, "run-60", request).await;
     assert_eq!(plan.planned_count(), 60);
 
-    let report = carry_out(&services, plan).await;
+    let report = fabric_tests::carry_out(&services, plan).await;
     assert_eq!(report.locations().len(), 60, "every location exactly once");
 
     // What SSM does, location by location in the order it starts them.
@@ -227,16 +166,13 @@ async fn when_an_alarm_fires_then_its_runbook_runs_for_that_instance_in_its_acco
         .expect("a rule matches")
         .expect("a run");
     assert_eq!(request.profile.as_deref(), Some("restart-instance"));
-    let plan = plan_run(
+    let plan = fabric_tests::plan(
+        &services,
+        &config,
         trigger.idempotency_key.as_str(),
         request,
-        &services.directory,
-        &PlanContext {
-            default_regions: &config.regions,
-        },
     )
-    .await
-    .expect("plans");
+    .await;
     let expected = Location::new(
         AccountId::new(account.id.as_str()).expect("valid"),
         fabric::model::Region::new("us-west-2").expect("valid"),
@@ -252,7 +188,7 @@ async fn when_an_alarm_fires_then_its_runbook_runs_for_that_instance_in_its_acco
         "the alarm's account and Region only"
     );
 
-    let report = carry_out(&services, plan).await;
+    let report = fabric_tests::carry_out(&services, plan).await;
     let result = report.locations().next().expect("one location");
     assert_eq!(
         result.status,
@@ -276,16 +212,13 @@ async fn when_the_same_schedule_fires_twice_then_one_automation_starts() {
         let request = runs::run_request_for(&trigger.trigger, &config)
             .expect("valid")
             .expect("a run");
-        let plan = plan_run(
+        let plan = fabric_tests::plan(
+            &services,
+            &config,
             trigger.idempotency_key.as_str(),
             request,
-            &services.directory,
-            &PlanContext {
-                default_regions: &config.regions,
-            },
         )
-        .await
-        .expect("plans");
+        .await;
         for call in runs::start_wave(&services.automation, &plan, 0, Duration::from_millis(50))
             .await
             .expect("starts")
@@ -333,16 +266,7 @@ async fn when_a_region_is_not_enabled_in_an_account_then_the_plan_skips_it_with_
     )
     .expect("valid")
     .expect("a run");
-    let plan = plan_run(
-        "run-regions",
-        request,
-        &services.directory,
-        &PlanContext {
-            default_regions: &config.regions,
-        },
-    )
-    .await
-    .expect("plans");
+    let plan = fabric_tests::plan(&services, &config, "run-regions", request).await;
     let skipped: Vec<(&str, &str, &str)> = plan
         .skipped
         .iter()
@@ -389,16 +313,8 @@ async fn when_a_manual_run_is_a_dry_run_then_ssm_previews_it_and_nothing_starts(
     let request = runs::run_request_for(&event.trigger, &config)
         .expect("valid")
         .expect("a run");
-    let plan = plan_run(
-        event.idempotency_key.as_str(),
-        request,
-        &services.directory,
-        &PlanContext {
-            default_regions: &config.regions,
-        },
-    )
-    .await
-    .expect("plans");
+    let plan =
+        fabric_tests::plan(&services, &config, event.idempotency_key.as_str(), request).await;
     let preview = runs::preview(&services.automation, &plan)
         .await
         .expect("SSM previews");

@@ -49,23 +49,13 @@ fn parameters(map: Option<&HashMap<String, Vec<String>>>) -> Parameters {
         .unwrap_or_default()
 }
 
-fn sdk_target_location(location: &TargetLocation) -> SdkTargetLocation {
+fn sdk_target_location(location: &TargetLocation) -> Result<SdkTargetLocation> {
     let alarm = location
         .target_location_alarm_configuration
         .as_ref()
-        .map(|alarm| {
-            AlarmConfiguration::builder()
-                .ignore_poll_alarm_failure(alarm.ignore_poll_alarm_failure)
-                .alarms(
-                    Alarm::builder()
-                        .name(&alarm.alarm)
-                        .build()
-                        .unwrap_or_else(|_| unreachable!("name is set")),
-                )
-                .build()
-                .unwrap_or_else(|_| unreachable!("alarms are set"))
-        });
-    SdkTargetLocation::builder()
+        .map(|alarm| sdk_alarm(&alarm.alarm, alarm.ignore_poll_alarm_failure))
+        .transpose()?;
+    Ok(SdkTargetLocation::builder()
         .set_accounts(Some(
             location.accounts.iter().map(ToString::to_string).collect(),
         ))
@@ -99,7 +89,7 @@ fn sdk_target_location(location: &TargetLocation) -> SdkTargetLocation {
         }))
         .set_targets_max_concurrency(location.targets_max_concurrency.map(|c| c.to_string()))
         .set_targets_max_errors(location.targets_max_errors.map(|e| e.to_string()))
-        .build()
+        .build())
 }
 
 /// The request's parameters as the SDK takes them (none when empty).
@@ -130,14 +120,31 @@ fn sdk_targets(request: &StartAutomation) -> Option<Vec<Target>> {
 }
 
 /// The request's target locations as the SDK takes them (none when empty).
-fn sdk_target_locations(request: &StartAutomation) -> Option<Vec<SdkTargetLocation>> {
-    (!request.target_locations.is_empty()).then(|| {
-        request
-            .target_locations
-            .iter()
-            .map(sdk_target_location)
-            .collect()
-    })
+fn sdk_target_locations(request: &StartAutomation) -> Result<Option<Vec<SdkTargetLocation>>> {
+    if request.target_locations.is_empty() {
+        return Ok(None);
+    }
+    request
+        .target_locations
+        .iter()
+        .map(sdk_target_location)
+        .collect::<Result<_>>()
+        .map(Some)
+}
+
+/// SSM's alarm configuration for one alarm.
+fn sdk_alarm(name: &str, ignore_poll_alarm_failure: bool) -> Result<AlarmConfiguration> {
+    let invalid = |error: aws_sdk_ssm::error::BuildError| Error::InvalidValue {
+        what: "alarm configuration",
+        value: name.to_owned(),
+        expected: error.to_string(),
+    };
+    let alarm = Alarm::builder().name(name).build().map_err(invalid)?;
+    AlarmConfiguration::builder()
+        .ignore_poll_alarm_failure(ignore_poll_alarm_failure)
+        .alarms(alarm)
+        .build()
+        .map_err(invalid)
 }
 
 fn location_of(location: Option<&SdkTargetLocation>) -> Option<Location> {
@@ -151,18 +158,11 @@ fn location_of(location: Option<&SdkTargetLocation>) -> Option<Location> {
 impl Automation for SsmAutomation {
     #[tracing::instrument(skip(self, request), fields(document = %request.document, client_token = %request.client_token))]
     async fn start(&self, request: &StartAutomation) -> Result<String> {
-        let alarm = request.alarm.as_ref().map(|(name, ignore)| {
-            AlarmConfiguration::builder()
-                .ignore_poll_alarm_failure(*ignore)
-                .alarms(
-                    Alarm::builder()
-                        .name(name)
-                        .build()
-                        .unwrap_or_else(|_| unreachable!("name is set")),
-                )
-                .build()
-                .unwrap_or_else(|_| unreachable!("alarms are set"))
-        });
+        let alarm = request
+            .alarm
+            .as_ref()
+            .map(|(name, ignore)| sdk_alarm(name, *ignore))
+            .transpose()?;
         let answer = self
             .client
             .start_automation_execution()
@@ -173,7 +173,7 @@ impl Automation for SsmAutomation {
             .set_targets(sdk_targets(request))
             .set_max_concurrency(request.max_concurrency.clone())
             .set_max_errors(request.max_errors.clone())
-            .set_target_locations(sdk_target_locations(request))
+            .set_target_locations(sdk_target_locations(request)?)
             .set_alarm_configuration(alarm)
             .client_token(&request.client_token)
             .send()
@@ -197,7 +197,7 @@ impl Automation for SsmAutomation {
             .set_parameters(sdk_parameters(request))
             .set_target_parameter_name(request.target_parameter_name.clone())
             .set_targets(sdk_targets(request))
-            .set_target_locations(sdk_target_locations(request))
+            .set_target_locations(sdk_target_locations(request)?)
             .build();
         let started = self
             .client
