@@ -20,7 +20,7 @@ CENTRAL = "123456789012"  # moto's default account: whoever calls with plain tes
 ADMINISTRATION_ROLE = "AWS-SystemsManager-AutomationAdministrationRole"
 EXECUTION_ROLE = "AWS-SystemsManager-AutomationExecutionRole"
 STACK_SET = "automation-fabric-execution-role"  # as in config/fabric.example.yaml
-ROLE_TEMPLATE = pathlib.Path(__file__).parent.parent / "infra/execution-role.yaml"
+ROLE_TEMPLATE = pathlib.Path(__file__).parent.parent / "infra/member-account-roles.yaml"
 BEHAVIOUR_TAG = "fabric-simulator"
 DOCUMENTS = pathlib.Path(__file__).parent / "documents"
 # One of the images moto knows in every Region (looking one up costs most of a second a call).

@@ -9,7 +9,7 @@ use fabric::config::Config;
 use fabric::events::{IdempotencyKey, TriggerEvent};
 use fabric::model::{LocationStatus, RunRequest, RunTrigger};
 use fabric::plan::{PlanContext, RunPlan, plan_run};
-use fabric::runs::{self, RUN_STEPS, RunState, START_PACING};
+use fabric::runs::{self, Delivery, RUN_STEPS, RunState, START_PACING};
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -191,25 +191,19 @@ async fn carry_out(
         ));
     };
     step(out, start_run)?;
-    let plan = make_plan(config, &services, &run_id, request).await?;
     if dry_run {
-        print_plan(&plan, false, out).map_err(other)?;
-        let preview = runs::preview(&services.automation, &plan).await?;
-        return writeln!(
-            out,
-            "\nSSM's preview: {} accounts, {} Regions, {} targets\ndry run: nothing was started",
-            preview.accounts,
-            preview.regions.len(),
-            preview.targets
-        )
-        .map_err(other);
+        return preview_run(config, &services, &run_id, request, out).await;
     }
-    if plan.waves.len() > 1 && !follow.wait {
+    if request.spec.waves.len() > 1 && !follow.wait {
         return Err(Failure::BadInput(format!(
             "this run has {} waves, and each waits on the one before: add --wait (or start it through the state machine)",
-            plan.waves.len()
+            request.spec.waves.len()
         )));
     }
+    let Some(mut state) = deliver(config, &services, run_id, request, out).await? else {
+        return Ok(());
+    };
+    let plan = &state.plan;
     writeln!(
         out,
         "  run {}: {} locations planned, {} skipped",
@@ -218,7 +212,6 @@ async fn carry_out(
         plan.skipped.len()
     )
     .map_err(other)?;
-    let mut state = RunState::new(plan);
     start_next(&services, &mut state, out).await?;
     if !follow.wait {
         return writeln!(
@@ -273,6 +266,67 @@ async fn carry_out(
             .unwrap_or_default()
     )
     .map_err(other)
+}
+
+/// A dry run: the plan printed and SSM's preview of it; nothing starts.
+async fn preview_run(
+    config: &Config,
+    services: &RunServices,
+    run_id: &str,
+    request: RunRequest,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    let plan = make_plan(config, services, run_id, request).await?;
+    print_plan(&plan, false, out).map_err(other)?;
+    let preview = runs::preview(&services.automation, &plan).await?;
+    writeln!(
+        out,
+        "\nSSM's preview: {} accounts, {} Regions, {} targets\ndry run: nothing was started",
+        preview.accounts,
+        preview.regions.len(),
+        preview.targets
+    )
+    .map_err(other)
+}
+
+/// The `StartRun` step's delivery check: this process becomes the run's workflow, unless an
+/// earlier delivery of the same trigger owns the run (then nothing starts, and `None`).
+async fn deliver(
+    config: &Config,
+    services: &RunServices,
+    run_id: String,
+    request: RunRequest,
+    out: &mut impl Write,
+) -> Result<Option<RunState>, Failure> {
+    let context = PlanContext {
+        default_regions: &config.regions,
+    };
+    let owner = format!(
+        "fabric-cli:{}:{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_millis()
+    );
+    let delivery = runs::accept_delivery(
+        &run_id,
+        request,
+        &owner,
+        &services.directory,
+        &context,
+        &services.store,
+    )
+    .await?;
+    match delivery {
+        Delivery::Start(state) => Ok(Some(*state)),
+        Delivery::Duplicate { run_id, owner } => {
+            writeln!(
+                out,
+                "  run {run_id} was started by an earlier delivery of this trigger ({}): nothing started; follow it with `fabric status {run_id}`",
+                owner.as_deref().unwrap_or("unknown workflow")
+            )
+            .map_err(other)?;
+            Ok(None)
+        }
+    }
 }
 
 /// The `CollectCall` step for each call of the latest wave: its locations' results kept.

@@ -131,6 +131,14 @@ impl Error {
         }
     }
 
+    /// The AWS error code, when an AWS call failed with one.
+    pub fn aws_code(&self) -> Option<&str> {
+        match self {
+            Self::Aws { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+
     /// True when the input itself is wrong (so retrying it can never succeed): the CLI exits 2
     /// for these, and state machines route them to a report instead of retrying.
     pub fn is_bad_input(&self) -> bool {

@@ -164,6 +164,10 @@ async fn share_one(
     match (result, change) {
         (Ok(()), OnboardingAction::Onboard) => ShareOutcome::Shared,
         (Ok(()), OnboardingAction::Offboard) => ShareOutcome::Unshared,
+        // Shared elsewhere since it was read (or by someone else): SSM's own limit answer.
+        (Err(error), _) if error.aws_code() == Some("DocumentPermissionLimit") => {
+            ShareOutcome::LimitReached(error.to_string())
+        }
         (Err(error), _) => ShareOutcome::Failed(error.to_string()),
     }
 }

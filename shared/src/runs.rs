@@ -3,10 +3,11 @@
 //! result from its child execution in the target account.
 
 use crate::model::{
-    AutomationStatus, Location, LocationResult, LocationStatus, RunReport, SsmTarget, TargetResult,
+    AutomationStatus, Location, LocationResult, LocationStatus, RunReport, RunRequest, SsmTarget,
+    TargetResult,
 };
-use crate::plan::{PlannedCall, RunPlan};
-use crate::ports::{Automation, Locations, StartAutomation};
+use crate::plan::{PlanContext, PlannedCall, RunPlan, plan_run};
+use crate::ports::{Automation, Directory, Locations, StartAutomation};
 use crate::{Error, Result};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -409,6 +410,52 @@ pub struct RunState {
     /// Where the final report is, once published.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report_uri: Option<String>,
+    /// The workflow that carries the run out (a state machine execution, a CLI process): a
+    /// later delivery of the same trigger, by another workflow, finds the run started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+}
+
+/// What a delivery of a run trigger finds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// The run to start: new, or left unstarted by an earlier attempt of the same workflow.
+    Start(Box<RunState>),
+    /// Another workflow (an earlier delivery of the same trigger) owns the run.
+    Duplicate {
+        /// The run's id.
+        run_id: String,
+        /// The workflow that owns it.
+        owner: Option<String>,
+    },
+}
+
+/// Accepts one delivery of a run trigger by workflow `owner`: the run `run_id` (the trigger's
+/// idempotency key) planned and saved, owned by `owner`; or, when it exists, carried on if
+/// `owner` owns it (a retried step) and reported as a duplicate if not. Events are delivered
+/// at least once: three deliveries make one run, one set of starts, one report.
+pub async fn accept_delivery(
+    run_id: &str,
+    request: RunRequest,
+    owner: &str,
+    directory: &dyn Directory,
+    context: &PlanContext<'_>,
+    store: &dyn crate::ports::ReportStore,
+) -> Result<Delivery> {
+    match RunState::load(store, run_id).await {
+        Ok(state) if state.owner.as_deref() == Some(owner) => Ok(Delivery::Start(Box::new(state))),
+        Ok(state) => Ok(Delivery::Duplicate {
+            run_id: run_id.to_owned(),
+            owner: state.owner,
+        }),
+        Err(Error::Run { .. }) => {
+            let mut state = RunState::new(plan_run(run_id, request, directory, context).await?);
+            state.owner = Some(owner.to_owned());
+            state.save(store).await?;
+            Ok(Delivery::Start(Box::new(state)))
+        }
+        Err(other) => Err(other),
+    }
 }
 
 impl RunState {
@@ -420,6 +467,7 @@ impl RunState {
             next_wave: 0,
             stopped: None,
             report_uri: None,
+            owner: None,
         }
     }
 
@@ -527,9 +575,9 @@ impl RunState {
 pub fn run_request_for(
     trigger: &crate::events::Trigger,
     config: &crate::config::Config,
-) -> Result<Option<crate::model::RunRequest>> {
+) -> Result<Option<RunRequest>> {
     use crate::events::{RunSource, Trigger};
-    use crate::model::{RunRequest, RunTrigger};
+    use crate::model::RunTrigger;
     let from_source = |run: &RunSource, trigger: RunTrigger| -> Result<RunRequest> {
         match run {
             RunSource::Profile(name) => {

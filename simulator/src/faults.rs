@@ -1,7 +1,9 @@
 //! Fault injection, off by default: added latency on every Automation call, a share of calls
-//! answered with `ThrottlingException`, and SSM's per-account-Region rate limits (1 start a
-//! second, 3 gets or describes a second). Also counts calls by operation, the simulator's own
-//! and those forwarded to moto, for tests and benchmarks.
+//! answered with `ThrottlingException` (forwarded calls too, when asked), SSM's
+//! per-account-Region rate limits (1 start a second, 3 gets or describes a second), and
+//! scripted errors for chosen operations (`sts.AssumeRole` for one account, `sns.Publish`...).
+//! Also counts calls by operation, the simulator's own and those forwarded to moto, for tests
+//! and benchmarks.
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -20,6 +22,50 @@ pub struct FaultSettings {
     pub tps_limits: bool,
     /// The seed of the random throttling.
     pub seed: u64,
+    /// Throttle forwarded calls (every service moto answers) at `throttle_rate` too.
+    pub throttle_forwarded: bool,
+    /// Errors answered instead of chosen calls, first matching rule first.
+    pub errors: Vec<ScriptedError>,
+}
+
+/// An error answered instead of a call: to every matching call, or to the first `times` of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptedError {
+    /// The operation as [`CallStats`] names it: an Automation operation
+    /// (`StartAutomationExecution`) or a forwarded one (`sts.AssumeRole`,
+    /// `AmazonSSM.ModifyDocumentPermission`, `sns.Publish`, `s3.PUT`).
+    pub operation: String,
+    /// Only calls whose request (path, signing Region, body) contains this text: an account
+    /// id, a Region, a document name.
+    #[serde(default)]
+    pub matching: Option<String>,
+    /// The error code (`AccessDenied`, `InternalServerError`...).
+    pub code: String,
+    /// The error message.
+    #[serde(default)]
+    pub message: String,
+    /// The HTTP status.
+    #[serde(default = "default_error_status")]
+    pub status: u16,
+    /// How many matching calls get the error; every one when absent.
+    #[serde(default)]
+    pub times: Option<u64>,
+}
+
+fn default_error_status() -> u16 {
+    400
+}
+
+/// The error a fault answers with: its code, message and HTTP status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InjectedError {
+    /// The error code.
+    pub code: String,
+    /// The message.
+    pub message: String,
+    /// The HTTP status.
+    pub status: u16,
 }
 
 /// Calls answered and throttled, by operation.
@@ -30,8 +76,26 @@ pub struct CallStats {
     /// Calls answered with `ThrottlingException`, by operation.
     pub throttled: BTreeMap<String, u64>,
     /// Calls forwarded to moto, by operation (`AmazonSSM.ModifyDocumentPermission`,
-    /// `cloudformation.CreateStackInstances`, `s3.PUT`...).
+    /// `cloudformation.CreateStackInstances`, `s3.PUT`...), answered ones and faulted ones.
     pub forwarded: BTreeMap<String, u64>,
+    /// Calls answered with a scripted error, by operation.
+    pub scripted: BTreeMap<String, u64>,
+}
+
+impl CallStats {
+    /// All calls answered with `ThrottlingException` (each one a retry for the caller).
+    pub fn throttled_total(&self) -> u64 {
+        self.throttled.values().sum()
+    }
+}
+
+/// What a fault answers a call with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// The service's throttling error.
+    Throttled,
+    /// A scripted error.
+    Scripted(InjectedError),
 }
 
 /// A token bucket: `rate` tokens a second, at most `rate` stored.
@@ -48,6 +112,8 @@ pub struct Faults {
     buckets: Mutex<HashMap<(String, String, &'static str), Bucket>>,
     random: Mutex<u64>,
     stats: Mutex<CallStats>,
+    /// For each scripted error, how many more calls get it (`None`: all).
+    remaining: Mutex<Vec<Option<u64>>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -70,17 +136,15 @@ fn rate_limit(operation: &str) -> Option<(&'static str, f64)> {
 impl Faults {
     /// Fault injection with `settings`.
     pub fn new(settings: FaultSettings) -> Self {
-        let seed = settings.seed;
-        Self {
-            settings: Mutex::new(settings),
-            random: Mutex::new(seed.max(1)),
-            ..Self::default()
-        }
+        let faults = Self::default();
+        faults.configure(settings);
+        faults
     }
 
     /// Replaces the settings (and restarts the random sequence from their seed).
     pub fn configure(&self, settings: FaultSettings) {
         *lock(&self.random) = settings.seed.max(1);
+        *lock(&self.remaining) = settings.errors.iter().map(|error| error.times).collect();
         *lock(&self.settings) = settings;
         lock(&self.buckets).clear();
     }
@@ -108,20 +172,83 @@ impl Faults {
             .or_insert(0) += 1;
     }
 
-    /// Counts the call, waits out the added latency, and says whether to throttle it.
-    pub async fn admit(&self, operation: &str, account: &str, region: &str) -> bool {
+    /// Counts an Automation call, waits out the added latency, and says which fault, if any,
+    /// answers it: a scripted error, or throttling.
+    pub async fn admit(
+        &self,
+        operation: &str,
+        account: &str,
+        region: &str,
+        request: &str,
+    ) -> Option<Fault> {
         let settings = self.settings();
         if settings.latency_ms > 0 {
             tokio::time::sleep(Duration::from_millis(settings.latency_ms)).await;
         }
+        lock(&self.stats)
+            .calls
+            .entry(operation.to_owned())
+            .and_modify(|n| *n += 1)
+            .or_insert(1);
+        if let Some(error) = self.scripted(&settings, operation, request) {
+            return Some(Fault::Scripted(error));
+        }
         let throttled = self.randomly_throttled(settings.throttle_rate)
             || (settings.tps_limits && !self.take_token(operation, account, region));
-        let mut stats = lock(&self.stats);
-        *stats.calls.entry(operation.to_owned()).or_insert(0) += 1;
-        if throttled {
-            *stats.throttled.entry(operation.to_owned()).or_insert(0) += 1;
+        throttled.then(|| self.count_throttled(operation))
+    }
+
+    /// The fault, if any, that answers a call forwarded to moto: a scripted error, or
+    /// throttling when forwarded calls are throttled too.
+    pub fn admit_forwarded(&self, operation: &str, request: &str) -> Option<Fault> {
+        let settings = self.settings();
+        if let Some(error) = self.scripted(&settings, operation, request) {
+            return Some(Fault::Scripted(error));
         }
-        throttled
+        (settings.throttle_forwarded && self.randomly_throttled(settings.throttle_rate))
+            .then(|| self.count_throttled(operation))
+    }
+
+    fn count_throttled(&self, operation: &str) -> Fault {
+        *lock(&self.stats)
+            .throttled
+            .entry(operation.to_owned())
+            .or_insert(0) += 1;
+        Fault::Throttled
+    }
+
+    /// The first scripted error for `operation` whose text `request` contains, used up once.
+    fn scripted(
+        &self,
+        settings: &FaultSettings,
+        operation: &str,
+        request: &str,
+    ) -> Option<InjectedError> {
+        let mut remaining = lock(&self.remaining);
+        let (index, rule) = settings.errors.iter().enumerate().find(|(index, rule)| {
+            rule.operation == operation
+                && rule
+                    .matching
+                    .as_deref()
+                    .is_none_or(|text| request.contains(text))
+                && remaining.get(*index).copied().flatten() != Some(0)
+        })?;
+        if let Some(Some(left)) = remaining.get_mut(index) {
+            *left -= 1;
+        }
+        *lock(&self.stats)
+            .scripted
+            .entry(operation.to_owned())
+            .or_insert(0) += 1;
+        Some(InjectedError {
+            code: rule.code.clone(),
+            message: if rule.message.is_empty() {
+                format!("{} (injected by the simulator)", rule.code)
+            } else {
+                rule.message.clone()
+            },
+            status: rule.status,
+        })
     }
 
     fn randomly_throttled(&self, rate: f64) -> bool {
@@ -173,32 +300,37 @@ mod tests {
             ..FaultSettings::default()
         });
         assert!(
-            !faults
-                .admit("StartAutomationExecution", "111122223333", "us-east-1")
+            faults
+                .admit("StartAutomationExecution", "111122223333", "us-east-1", "")
                 .await
+                .is_none()
         );
         assert!(
             faults
-                .admit("StartAutomationExecution", "111122223333", "us-east-1")
+                .admit("StartAutomationExecution", "111122223333", "us-east-1", "")
                 .await
+                .is_some()
         );
         assert!(
-            !faults
-                .admit("StartAutomationExecution", "111122223333", "us-west-2")
-                .await,
+            faults
+                .admit("StartAutomationExecution", "111122223333", "us-west-2", "")
+                .await
+                .is_none(),
             "Regions are limited apart"
         );
         for _ in 0..3 {
             assert!(
-                !faults
-                    .admit("GetAutomationExecution", "111122223333", "us-east-1")
+                faults
+                    .admit("GetAutomationExecution", "111122223333", "us-east-1", "")
                     .await
+                    .is_none()
             );
         }
         assert!(
             faults
-                .admit("GetAutomationExecution", "111122223333", "us-east-1")
+                .admit("GetAutomationExecution", "111122223333", "us-east-1", "")
                 .await
+                .is_some()
         );
         assert_eq!(
             faults.stats().throttled.get("StartAutomationExecution"),
@@ -216,12 +348,68 @@ mod tests {
         let mut throttled = 0;
         for _ in 0..2000 {
             if faults
-                .admit("GetAutomationExecution", "111122223333", "us-east-1")
+                .admit("GetAutomationExecution", "111122223333", "us-east-1", "")
                 .await
+                .is_some()
             {
                 throttled += 1;
             }
         }
         assert!((500..700).contains(&throttled), "{throttled} of 2000");
+    }
+
+    #[tokio::test]
+    async fn when_an_error_is_scripted_for_an_account_then_only_its_calls_get_it_as_often_as_asked()
+    {
+        let faults = Faults::new(FaultSettings {
+            errors: vec![ScriptedError {
+                operation: "sts.AssumeRole".to_owned(),
+                matching: Some("222233334444".to_owned()),
+                code: "AccessDenied".to_owned(),
+                message: String::new(),
+                status: 403,
+                times: Some(2),
+            }],
+            ..FaultSettings::default()
+        });
+        let role =
+            |account: &str| format!("RoleArn=arn%3Aaws%3Aiam%3A%3A{account}%3Arole%2FReader");
+        assert_eq!(
+            faults.admit_forwarded("sts.AssumeRole", &role("111122223333")),
+            None
+        );
+        for _ in 0..2 {
+            let Some(Fault::Scripted(error)) =
+                faults.admit_forwarded("sts.AssumeRole", &role("222233334444"))
+            else {
+                panic!("the scripted error answers the matching call");
+            };
+            assert_eq!((error.code.as_str(), error.status), ("AccessDenied", 403));
+        }
+        assert_eq!(
+            faults.admit_forwarded("sts.AssumeRole", &role("222233334444")),
+            None,
+            "used up after `times` calls"
+        );
+        assert_eq!(faults.stats().scripted.get("sts.AssumeRole"), Some(&2));
+    }
+
+    #[tokio::test]
+    async fn when_forwarded_calls_are_not_throttled_then_the_throttle_rate_spares_them() {
+        let settings = FaultSettings {
+            throttle_rate: 1.0,
+            ..FaultSettings::default()
+        };
+        let faults = Faults::new(settings.clone());
+        assert_eq!(faults.admit_forwarded("sns.Publish", ""), None);
+        faults.configure(FaultSettings {
+            throttle_forwarded: true,
+            ..settings
+        });
+        assert_eq!(
+            faults.admit_forwarded("sns.Publish", ""),
+            Some(Fault::Throttled)
+        );
+        assert_eq!(faults.stats().throttled_total(), 1);
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::api::{Api, OPERATIONS};
 use crate::engine::Caller;
-use crate::faults::{FaultSettings, Faults};
+use crate::faults::{Fault, FaultSettings, Faults, InjectedError};
 use crate::wire::ApiError;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
@@ -76,9 +76,9 @@ async fn handle(simulator: &Simulator, request: Request<Body>) -> Response<Body>
         .and_then(|target| target.strip_prefix("AmazonSSM."))
         .filter(|operation| OPERATIONS.contains(operation))
         .map(str::to_owned);
+    let request = request_text(&parts.uri, &parts.headers, &body);
     if let Some(operation) = operation {
-        let answer = automation_call(simulator, &operation, &parts.headers, &body).await;
-        return json_response(answer);
+        return automation_call(simulator, &operation, &parts.headers, &body, &request).await;
     }
     if parts.uri.path() == "/listRegions" && credential_scope(&parts.headers, 3) == Some("account")
     {
@@ -87,7 +87,110 @@ async fn handle(simulator: &Simulator, request: Request<Body>) -> Response<Body>
     }
     let forwarded = forwarded_operation(&parts.method, &parts.headers, &body);
     simulator.faults.count_forwarded(&forwarded);
+    if !parts.uri.path().starts_with("/moto-api") {
+        if let Some(fault) = simulator.faults.admit_forwarded(&forwarded, &request) {
+            return fault_response(Protocol::of(&parts.headers, &body), fault);
+        }
+    }
     forward(simulator, parts.method, parts.uri, parts.headers, body).await
+}
+
+/// What a scripted error's `matching` text is looked for in: the path and query, the signing
+/// Region, and the body.
+fn request_text(uri: &axum::http::Uri, headers: &HeaderMap, body: &Bytes) -> String {
+    format!(
+        "{} {} {}",
+        uri.path_and_query().map_or("/", |path| path.as_str()),
+        credential_scope(headers, 2).unwrap_or_default(),
+        String::from_utf8_lossy(body)
+    )
+}
+
+/// The wire protocol of a request, which decides how its errors look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    /// AWS JSON 1.0 / 1.1 (`X-Amz-Target`): SSM, Organizations, Step Functions.
+    Json,
+    /// AWS Query (`Action=` in a form body): STS, SNS, CloudFormation, IAM.
+    Query,
+    /// REST XML: S3.
+    RestXml,
+}
+
+impl Protocol {
+    fn of(headers: &HeaderMap, body: &Bytes) -> Self {
+        if headers.contains_key("x-amz-target") {
+            Self::Json
+        } else if body.starts_with(b"Action=") || body.windows(8).any(|w| w == b"&Action=") {
+            Self::Query
+        } else {
+            Self::RestXml
+        }
+    }
+
+    /// The error code each protocol's services throttle with.
+    fn throttled(self) -> InjectedError {
+        let (code, status) = match self {
+            Self::Json => ("ThrottlingException", 400),
+            Self::Query => ("Throttling", 400),
+            Self::RestXml => ("SlowDown", 503),
+        };
+        InjectedError {
+            code: code.to_owned(),
+            message: "Rate exceeded".to_owned(),
+            status,
+        }
+    }
+}
+
+/// A fault as the service would answer it, in the request's protocol.
+fn fault_response(protocol: Protocol, fault: Fault) -> Response<Body> {
+    let error = match fault {
+        Fault::Throttled => protocol.throttled(),
+        Fault::Scripted(error) => error,
+    };
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let (content_type, body) = match protocol {
+        Protocol::Json => (
+            "application/x-amz-json-1.1",
+            serde_json::json!({ "__type": error.code, "message": error.message }).to_string(),
+        ),
+        Protocol::Query => (
+            "text/xml",
+            format!(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
+                xml_escape(&error.code),
+                xml_escape(&error.message)
+            ),
+        ),
+        Protocol::RestXml => (
+            "application/xml",
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{}</Code><Message>{}</Message><RequestId>{request_id}</RequestId></Error>",
+                xml_escape(&error.code),
+                xml_escape(&error.message)
+            ),
+        ),
+    };
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let headers = response.headers_mut();
+    headers.insert("content-type", HeaderValue::from_static(content_type));
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        headers.insert("x-amzn-requestid", value);
+    }
+    if protocol == Protocol::Json {
+        if let Ok(value) = HeaderValue::from_str(&error.code) {
+            headers.insert("x-amzn-errortype", value);
+        }
+    }
+    response
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// `account:ListRegions`: the caller's account, or the member account it names.
@@ -120,17 +223,21 @@ async fn automation_call(
     operation: &str,
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<serde_json::Value, ApiError> {
-    let caller = caller(simulator, headers).await?;
-    let throttled = simulator
+    request: &str,
+) -> Response<Body> {
+    let caller = match caller(simulator, headers).await {
+        Ok(caller) => caller,
+        Err(error) => return json_response(Err(error)),
+    };
+    if let Some(fault) = simulator
         .faults
-        .admit(operation, &caller.account, &caller.region)
-        .await;
-    if throttled {
-        return Err(ApiError::throttled());
+        .admit(operation, &caller.account, &caller.region, request)
+        .await
+    {
+        return fault_response(Protocol::Json, fault);
     }
     tracing::debug!(operation, account = %caller.account, region = %caller.region, "automation call");
-    simulator.api.call(operation, &caller, body).await
+    json_response(simulator.api.call(operation, &caller, body).await)
 }
 
 /// The caller's account (moto's `x-moto-account-id`, else the account moto's STS knows the

@@ -136,11 +136,6 @@ impl ApiError {
         Self::new("ValidationException", message)
     }
 
-    /// The throttling error every AWS JSON service returns.
-    pub fn throttled() -> Self {
-        Self::new("ThrottlingException", "Rate exceeded")
-    }
-
     /// An error of the simulator itself (moto did not answer...): HTTP 500.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new("InternalServerError", message)

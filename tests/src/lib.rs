@@ -5,6 +5,13 @@
 #![allow(clippy::expect_used, clippy::panic)]
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use fabric::aws::{OnboardingServices, RunServices};
+use fabric::config::Config;
+use fabric::events::TriggerEvent;
+use fabric::model::{
+    AccountId, AccountOrOu, Concurrency, ErrorThreshold, RunReport, RunRequest, RunTrigger, Target,
+    TargetLocation,
+};
 use fabric_simulator::engine::Settings;
 use fabric_simulator::stack::{PrivateStack, StackError, local_dir};
 use serde::Deserialize;
@@ -137,20 +144,22 @@ pub fn unique_path(stem: &str, extension: &str) -> PathBuf {
         .join(format!("{stem}-{}-{n}.{extension}", std::process::id()))
 }
 
-/// An SDK config for the central account (moto's default) at `endpoint`.
+/// An SDK config for the central account (moto's default) at `endpoint`, retrying as the
+/// fabric's functions do.
 pub async fn central_config(endpoint: &str, region: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new(region.to_owned()))
-        .credentials_provider(aws_sdk_sts::config::Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "fabric-tests",
-        ))
-        .load()
-        .await
+    fabric::aws::sdk_config_from(
+        aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .region(aws_config::Region::new(region.to_owned()))
+            .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                "testing",
+                "testing",
+                None,
+                None,
+                "fabric-tests",
+            )),
+    )
+    .await
 }
 
 /// An SDK config for member `account`, through STS `AssumeRole` from the central account.
@@ -215,7 +224,7 @@ pub async fn carry_out(
         .expect("the wave starts");
         state.started.extend(started);
         state.next_wave += 1;
-        let deadline = Instant::now() + Duration::from_secs(120);
+        let deadline = Instant::now() + Duration::from_secs(300);
         while !runs::progress(&services.automation, &state.started)
             .await
             .expect("progress")
@@ -286,5 +295,154 @@ pub async fn wait_until_final(
             timeout.as_secs()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A seeded stack, its config, and the services onboarding and runs use.
+#[allow(missing_debug_implementations)] // the SDK's services are not all Debug
+pub struct World {
+    /// The stack and its seed.
+    pub org: SeededStack,
+    /// The seeded config.
+    pub config: Config,
+    /// What onboarding uses.
+    pub onboarding: OnboardingServices,
+    /// What runs use.
+    pub runs: RunServices,
+    /// The central account's Organizations client.
+    pub organizations: aws_sdk_organizations::Client,
+}
+
+/// A stack seeded with `seed_args` (the seeder writes the config), and the services.
+pub async fn world(seed_args: &[&str]) -> World {
+    let config_path = crate::unique_path("onboarding-config", "yaml");
+    let mut args = seed_args.to_vec();
+    let config_arg = config_path.display().to_string();
+    args.extend(["--config-out", config_arg.as_str()]);
+    let org = seeded_stack(&args).await;
+    let config = Config::load(&config_path).expect("the seeded config loads");
+    let sdk = central_config(org.stack.endpoint(), "us-east-1").await;
+    World {
+        onboarding: OnboardingServices::new(&sdk, &config),
+        runs: RunServices::new(&sdk, &config).expect("services"),
+        organizations: aws_sdk_organizations::Client::new(&sdk),
+        config,
+        org,
+    }
+}
+
+impl World {
+    /// Calls forwarded to moto so far, by operation.
+    pub fn forwarded(&self, operation: &str) -> u64 {
+        self.org
+            .stack
+            .simulator()
+            .faults()
+            .stats()
+            .forwarded
+            .get(operation)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// A new member account, created through Organizations as a person would.
+    pub async fn create_account(&self, name: &str) -> AccountId {
+        let request = self
+            .organizations
+            .create_account()
+            .email(format!("{name}@example.com"))
+            .account_name(name)
+            .send()
+            .await
+            .expect("CreateAccount")
+            .create_account_status
+            .and_then(|status| status.id)
+            .expect("a request id");
+        let status = self
+            .organizations
+            .describe_create_account_status()
+            .create_account_request_id(request)
+            .send()
+            .await
+            .expect("DescribeCreateAccountStatus")
+            .create_account_status
+            .expect("a status");
+        AccountId::new(status.account_id.expect("an account id")).expect("valid")
+    }
+
+    /// Who each document is shared with, per `document@region`.
+    pub async fn sharing(&self) -> BTreeMap<String, Vec<String>> {
+        let mut sharing = BTreeMap::new();
+        for region in self.config.sharing_regions() {
+            let ssm = aws_sdk_ssm::Client::new(
+                &central_config(self.org.stack.endpoint(), region.as_str()).await,
+            );
+            for document in &self.org.seed.documents {
+                let accounts = ssm
+                    .describe_document_permission()
+                    .name(document)
+                    .permission_type(aws_sdk_ssm::types::DocumentPermissionType::Share)
+                    .send()
+                    .await
+                    .expect("DescribeDocumentPermission")
+                    .account_ids
+                    .unwrap_or_default();
+                sharing.insert(format!("{document}@{region}"), accounts);
+            }
+        }
+        sharing
+    }
+}
+
+/// The Organizations `CreateAccountResult` fixture, for `account`.
+pub fn account_created(account: &AccountId) -> TriggerEvent {
+    let mut event: serde_json::Value = serde_json::from_str(include_str!(
+        "../fixtures/events/org-create-account-result-succeeded.json"
+    ))
+    .expect("fixture");
+    event["detail"]["serviceEventDetails"]["createAccountStatus"]["accountId"] =
+        account.to_string().into();
+    event["detail"]["eventID"] = format!("event-for-{account}").into();
+    TriggerEvent::from_value(&event).expect("a join")
+}
+
+impl World {
+    /// Runs the `patch-scan-web` document once per account of `accounts` (first Region, one
+    /// parameter-value target) and returns the report.
+    pub async fn run_in(&self, accounts: &[AccountId]) -> RunReport {
+        let mut location = TargetLocation::new(
+            accounts.iter().cloned().map(AccountOrOu::Account).collect(),
+            vec![self.config.regions[0].clone()],
+        );
+        location.target_location_max_concurrency = Some(Concurrency::parse("2").expect("valid"));
+        location.target_location_max_errors = Some(ErrorThreshold::parse("1").expect("valid"));
+        location.targets = Some(Target::ParameterValues {
+            values: vec!["i-0123456789abcdef0".to_owned()],
+        });
+        let mut spec = self
+            .config
+            .profile("patch-scan-web")
+            .expect("profile")
+            .clone();
+        spec.target_locations = vec![location];
+        let request = RunRequest {
+            profile: None,
+            spec,
+            trigger: RunTrigger::Manual {
+                requested_by: "test".to_owned(),
+            },
+        };
+        let plan = crate::plan(&self.runs, &self.config, "run-joined", request).await;
+        crate::carry_out(&self.runs, plan).await
+    }
+
+    /// The accounts whose execution-role stack instance is deployed.
+    pub async fn onboarding_deployed(&self) -> std::collections::BTreeSet<AccountId> {
+        use fabric::ports::Roles;
+        self.onboarding
+            .roles
+            .deployed()
+            .await
+            .expect("stack instances")
     }
 }

@@ -6,117 +6,12 @@
 
 #![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
 
-use fabric::aws::{OnboardingServices, RunServices};
-use fabric::config::Config;
 use fabric::events::TriggerEvent;
 use fabric::model::{
-    AccountId, AccountOrOu, AutomationStatus, LocationStatus, OnboardingAction, RoleOutcome,
-    RunRequest, RunTrigger, ShareOutcome, Target, TargetLocation,
+    AccountId, AutomationStatus, LocationStatus, OnboardingAction, RoleOutcome, ShareOutcome,
 };
 use fabric::onboarding::{self, onboarding_action};
-use fabric_tests::{SeededStack, central_config, seeded_stack};
-use std::collections::BTreeMap;
-
-/// A seeded stack, its config, and the services onboarding and runs use.
-struct World {
-    org: SeededStack,
-    config: Config,
-    onboarding: OnboardingServices,
-    runs: RunServices,
-    organizations: aws_sdk_organizations::Client,
-}
-
-async fn world(seed_args: &[&str]) -> World {
-    let config_path = fabric_tests::unique_path("onboarding-config", "yaml");
-    let mut args = seed_args.to_vec();
-    let config_arg = config_path.display().to_string();
-    args.extend(["--config-out", config_arg.as_str()]);
-    let org = seeded_stack(&args).await;
-    let config = Config::load(&config_path).expect("the seeded config loads");
-    let sdk = central_config(org.stack.endpoint(), "us-east-1").await;
-    World {
-        onboarding: OnboardingServices::new(&sdk, &config),
-        runs: RunServices::new(&sdk, &config).expect("services"),
-        organizations: aws_sdk_organizations::Client::new(&sdk),
-        config,
-        org,
-    }
-}
-
-impl World {
-    /// Calls forwarded to moto so far, by operation.
-    fn forwarded(&self, operation: &str) -> u64 {
-        self.org
-            .stack
-            .simulator()
-            .faults()
-            .stats()
-            .forwarded
-            .get(operation)
-            .copied()
-            .unwrap_or(0)
-    }
-
-    /// A new member account, created through Organizations as a person would.
-    async fn create_account(&self, name: &str) -> AccountId {
-        let request = self
-            .organizations
-            .create_account()
-            .email(format!("{name}@example.com"))
-            .account_name(name)
-            .send()
-            .await
-            .expect("CreateAccount")
-            .create_account_status
-            .and_then(|status| status.id)
-            .expect("a request id");
-        let status = self
-            .organizations
-            .describe_create_account_status()
-            .create_account_request_id(request)
-            .send()
-            .await
-            .expect("DescribeCreateAccountStatus")
-            .create_account_status
-            .expect("a status");
-        AccountId::new(status.account_id.expect("an account id")).expect("valid")
-    }
-
-    /// Who each document is shared with, per `document@region`.
-    async fn sharing(&self) -> BTreeMap<String, Vec<String>> {
-        let mut sharing = BTreeMap::new();
-        for region in self.config.sharing_regions() {
-            let ssm = aws_sdk_ssm::Client::new(
-                &central_config(self.org.stack.endpoint(), region.as_str()).await,
-            );
-            for document in &self.org.seed.documents {
-                let accounts = ssm
-                    .describe_document_permission()
-                    .name(document)
-                    .permission_type(aws_sdk_ssm::types::DocumentPermissionType::Share)
-                    .send()
-                    .await
-                    .expect("DescribeDocumentPermission")
-                    .account_ids
-                    .unwrap_or_default();
-                sharing.insert(format!("{document}@{region}"), accounts);
-            }
-        }
-        sharing
-    }
-}
-
-/// The Organizations `CreateAccountResult` fixture, for `account`.
-fn account_created(account: &AccountId) -> TriggerEvent {
-    let mut event: serde_json::Value = serde_json::from_str(include_str!(
-        "../fixtures/events/org-create-account-result-succeeded.json"
-    ))
-    .expect("fixture");
-    event["detail"]["serviceEventDetails"]["createAccountStatus"]["accountId"] =
-        account.to_string().into();
-    event["detail"]["eventID"] = format!("event-for-{account}").into();
-    TriggerEvent::from_value(&event).expect("a join")
-}
+use fabric_tests::{account_created, world};
 
 #[tokio::test]
 async fn when_an_account_joins_then_its_event_onboards_it_once_and_runs_succeed_there_only() {
@@ -270,48 +165,6 @@ async fn when_events_are_not_joins_then_nothing_changes_and_a_leaving_account_is
     assert!(!world.onboarding_deployed().await.contains(&leaving));
     // Nothing mutating happened before the offboarding.
     assert_eq!(calls_before.get("AmazonSSM.ModifyDocumentPermission"), None);
-}
-
-impl World {
-    /// Runs the `patch-scan-web` document once per account of `accounts` (first Region, one
-    /// parameter-value target) and returns the report.
-    async fn run_in(&self, accounts: &[AccountId]) -> fabric::model::RunReport {
-        let mut location = TargetLocation::new(
-            accounts.iter().cloned().map(AccountOrOu::Account).collect(),
-            vec![self.config.regions[0].clone()],
-        );
-        location.target_location_max_concurrency =
-            Some(fabric::model::Concurrency::parse("2").expect("valid"));
-        location.target_location_max_errors =
-            Some(fabric::model::ErrorThreshold::parse("1").expect("valid"));
-        location.targets = Some(Target::ParameterValues {
-            values: vec!["i-0123456789abcdef0".to_owned()],
-        });
-        let mut spec = self
-            .config
-            .profile("patch-scan-web")
-            .expect("profile")
-            .clone();
-        spec.target_locations = vec![location];
-        let request = RunRequest {
-            profile: None,
-            spec,
-            trigger: RunTrigger::Manual {
-                requested_by: "test".to_owned(),
-            },
-        };
-        let plan = fabric_tests::plan(&self.runs, &self.config, "run-joined", request).await;
-        fabric_tests::carry_out(&self.runs, plan).await
-    }
-
-    async fn onboarding_deployed(&self) -> std::collections::BTreeSet<AccountId> {
-        use fabric::ports::Roles;
-        self.onboarding
-            .roles
-            .deployed()
-            .await
-            .expect("stack instances")
-    }
 }
 
 #[tokio::test]

@@ -1,13 +1,16 @@
-//! Plans the run a trigger asks for (its id is the trigger's idempotency key, so a repeated
-//! trigger finds its plan and its started calls: client tokens make the starts idempotent) and
-//! starts the first wave; given `{"run_id": ..., "continue": true}`, starts the next wave. A
-//! manual dry run is planned and previewed by SSM, and nothing starts.
+//! Plans the run a trigger asks for and starts its first wave; given `{"run_id": ...,
+//! "continue": true}`, starts the next wave. The run's id is the trigger's idempotency key and
+//! its owner the workflow that delivered it (the state machine passes
+//! `{"trigger": ..., "execution": $$.Execution.Id}`; a bare trigger is owned by the Lambda
+//! request): a retried step carries its own run on, another delivery of the same trigger finds
+//! the run started and starts nothing. A manual dry run is planned and previewed by SSM, and
+//! nothing starts.
 
 use fabric::aws::RunServices;
 use fabric::config::Config;
-use fabric::events::TriggerEvent;
+use fabric::events::{Trigger, TriggerEvent};
 use fabric::plan::{PlanContext, plan_run};
-use fabric::runs::{self, RunState, START_PACING};
+use fabric::runs::{self, Delivery, RunState, START_PACING};
 use fabric::workflow::RunStarted;
 use fabric_lambda::FunctionError;
 use lambda_runtime::LambdaEvent;
@@ -19,17 +22,17 @@ pub(crate) async fn handle(
     config: &Config,
     event: LambdaEvent<Value>,
 ) -> Result<RunStarted, FunctionError> {
-    let payload = event.payload;
+    let (payload, context) = event.into_parts();
     let mut state = if let (Some(run_id), Some(true)) =
         (payload["run_id"].as_str(), payload["continue"].as_bool())
     {
         RunState::load(&services.store, run_id).await?
     } else {
-        let trigger = TriggerEvent::from_value(&payload)?;
-        let dry_run = matches!(
-            trigger.trigger,
-            fabric::events::Trigger::Manual { dry_run: true, .. }
-        );
+        let (trigger, owner) = match (&payload["trigger"], payload["execution"].as_str()) {
+            (trigger @ Value::Object(_), Some(execution)) => (trigger, execution),
+            _ => (&payload, context.request_id.as_str()),
+        };
+        let trigger = TriggerEvent::from_value(trigger)?;
         let Some(request) = runs::run_request_for(&trigger.trigger, config)? else {
             return Ok(RunStarted {
                 run_id: None,
@@ -38,10 +41,10 @@ pub(crate) async fn handle(
             });
         };
         let run_id = trigger.idempotency_key.to_string();
-        if dry_run {
-            let context = PlanContext {
-                default_regions: &config.regions,
-            };
+        let context = PlanContext {
+            default_regions: &config.regions,
+        };
+        if matches!(trigger.trigger, Trigger::Manual { dry_run: true, .. }) {
             let plan = plan_run(&run_id, request, &services.directory, &context).await?;
             let preview = runs::preview(&services.automation, &plan).await?;
             return Ok(RunStarted {
@@ -57,15 +60,32 @@ pub(crate) async fn handle(
                 )),
             });
         }
-        match RunState::load(&services.store, &run_id).await {
-            Ok(state) => state,
-            Err(fabric::Error::Run { .. }) => {
-                let context = PlanContext {
-                    default_regions: &config.regions,
-                };
-                RunState::new(plan_run(&run_id, request, &services.directory, &context).await?)
+        let delivery = runs::accept_delivery(
+            &run_id,
+            request,
+            owner,
+            &services.directory,
+            &context,
+            &services.store,
+        )
+        .await?;
+        match delivery {
+            Delivery::Start(state) => *state,
+            Delivery::Duplicate { run_id, owner } => {
+                lambda_runtime::tracing::info!(
+                    run_id,
+                    ?owner,
+                    "a repeated delivery: the run is started"
+                );
+                return Ok(RunStarted {
+                    run_id: None,
+                    locations: 0,
+                    reason: Some(format!(
+                        "run {run_id} was started by an earlier delivery of this trigger ({})",
+                        owner.as_deref().unwrap_or("unknown workflow")
+                    )),
+                });
             }
-            Err(other) => return Err(other.into()),
         }
     };
     let wave = state.next_wave;

@@ -26,9 +26,28 @@ use crate::Error;
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 
 /// The SDK configuration from the environment (credentials chain, Region, and
-/// `AWS_ENDPOINT_URL` for the local stack).
+/// `AWS_ENDPOINT_URL` for the local stack), with the fabric's [`retry_config`].
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    sdk_config_from(aws_config::defaults(aws_config::BehaviorVersion::latest())).await
+}
+
+/// The SDK configuration `loader` makes, with the fabric's [`retry_config`] (for callers that
+/// set the endpoint, Region or credentials themselves).
+pub async fn sdk_config_from(loader: aws_config::ConfigLoader) -> aws_config::SdkConfig {
+    loader.retry_config(retry_config()).load().await
+}
+
+/// Attempts per call, the first included. SSM answers 1 start and 3 reads a second per
+/// account and Region, and Organizations throttles early: 3 attempts (the SDK's default) leave
+/// a call under a 30% throttle rate failing 2.7% of the time, 8 leave it failing 0.007%.
+pub const MAX_ATTEMPTS: u32 = 8;
+
+/// How every fabric client retries: the SDK's standard mode (exponential backoff with full
+/// jitter from 1 s, at most 20 s; a retry quota per partition) with [`MAX_ATTEMPTS`].
+pub fn retry_config() -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::standard()
+        .with_max_attempts(MAX_ATTEMPTS)
+        .with_max_backoff(std::time::Duration::from_secs(20))
 }
 
 /// Error codes after which the same call may succeed.
@@ -40,6 +59,9 @@ const RETRYABLE_CODES: &[&str] = &[
     "ServiceUnavailable",
     "InternalServerError",
     "InternalFailure",
+    "InternalError",
+    "ServiceUnavailableException",
+    "SlowDown",
     "ConcurrentModificationException",
 ];
 

@@ -83,9 +83,14 @@ impl Locations for AssumedRoleLocations {
         region: &Region,
     ) -> Result<Box<dyn Automation>> {
         let credentials = self.credentials(account).await?;
+        // A retry quota of its own for each location: throttling in one account and Region
+        // (SSM limits each apart) must not use up the retries of the others.
         let config = aws_sdk_ssm::config::Builder::from(&self.base)
             .region(aws_sdk_ssm::config::Region::new(region.to_string()))
             .credentials_provider(credentials)
+            .retry_partition(aws_sdk_ssm::config::retry::RetryPartition::new(format!(
+                "ssm-{account}-{region}"
+            )))
             .build();
         Ok(Box::new(SsmAutomation::new(
             aws_sdk_ssm::Client::from_conf(config),
