@@ -626,12 +626,11 @@ pub fn run_request_for(
             dimensions,
             ..
         } => {
+            // An alarm no rule names is not the fabric's to act on (the central bus receives
+            // every alarm the organization forwards): no run, and no failed workflow.
             let Some(matched) = config.match_alarm(alarm_name, dimensions) else {
-                return Err(Error::Run {
-                    problem: format!(
-                        "no alarm rule matches alarm {alarm_name} (with its dimensions)"
-                    ),
-                });
+                tracing::info!(%alarm_name, "no alarm rule matches the alarm: nothing to run");
+                return Ok(None);
             };
             let profile = config
                 .profile(matched.rule.profile.as_str())
@@ -656,5 +655,33 @@ pub fn run_request_for(
             }))
         }
         _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::events::TriggerEvent;
+
+    const EXAMPLE: &str = include_str!("../../config/fabric.example.yaml");
+    const ALARM: &str =
+        include_str!("../../tests/fixtures/events/cloudwatch-alarm-metric-alarm.json");
+
+    #[test]
+    fn when_no_alarm_rule_matches_an_alarm_then_it_asks_for_no_run() {
+        let config = Config::from_yaml(EXAMPLE).expect("the example loads");
+        let other = ALARM.replace("ServerCpuTooHigh", "DiskAlmostFull");
+        let trigger = TriggerEvent::from_slice(other.as_bytes()).expect("an alarm");
+        assert_eq!(
+            run_request_for(&trigger.trigger, &config).expect("no error"),
+            None
+        );
+
+        let matched = TriggerEvent::from_slice(ALARM.as_bytes()).expect("an alarm");
+        let request = run_request_for(&matched.trigger, &config)
+            .expect("no error")
+            .expect("the rule's run");
+        assert_eq!(request.profile.as_deref(), Some("restart-instance"));
     }
 }

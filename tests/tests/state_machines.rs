@@ -1,12 +1,19 @@
-//! The state machines (`statemachines/*.asl.json`) against the code: their task sequence is the
-//! one the CLI runs, every task retries Lambda's transient errors and the fabric's retryable
-//! ones and has a failure path, every function they name exists, and no ARN is hard-coded.
+//! The state machines (`statemachines/*.asl.json`) against the code and the SAM template: their
+//! task sequence is the one the CLI runs, every Lambda task retries Lambda's transient errors
+//! and the fabric's retryable ones, every task has a failure path, every placeholder is
+//! substituted by `infra/template.yaml` (and every substitution used), every function the
+//! template deploys is a workspace package (and every package deployed), and no ARN is
+//! hard-coded.
 
 #![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
 
 use fabric_tests::workspace;
 use serde_json::Value;
 use std::collections::{BTreeSet, VecDeque};
+
+/// The service integrations the state machines use: no resource ARN, only the integration.
+const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
+const SQS_SEND: &str = "arn:aws:states:::sqs:sendMessage";
 
 const LAMBDA_TRANSIENT_ERRORS: [&str; 4] = [
     "Lambda.ServiceException",
@@ -114,6 +121,7 @@ fn every_task_retries_transient_errors_and_has_a_failure_path() {
             .into_iter()
             .filter(|(_, s)| s["Type"] == "Task")
         {
+            let lambda = state["Resource"] == LAMBDA_INVOKE;
             let retried: BTreeSet<&str> = state["Retry"]
                 .as_array()
                 .into_iter()
@@ -121,7 +129,12 @@ fn every_task_retries_transient_errors_and_has_a_failure_path() {
                 .flat_map(|rule| rule["ErrorEquals"].as_array().into_iter().flatten())
                 .filter_map(Value::as_str)
                 .collect();
-            for error in LAMBDA_TRANSIENT_ERRORS.iter().chain(&["Fabric.Retryable"]) {
+            let expected: &[&str] = if lambda {
+                &LAMBDA_TRANSIENT_ERRORS
+            } else {
+                &["States.ALL"]
+            };
+            for error in expected.iter().chain(lambda.then_some(&"Fabric.Retryable")) {
                 assert!(
                     retried.contains(error),
                     "{name}/{state_name} does not retry {error}"
@@ -150,8 +163,92 @@ fn every_task_retries_transient_errors_and_has_a_failure_path() {
     }
 }
 
+/// `infra/template.yaml`, CloudFormation's short-form tags read as tagged values.
+fn template() -> serde_yaml_ng::Value {
+    let text = std::fs::read_to_string(workspace().join("infra/template.yaml")).expect("readable");
+    serde_yaml_ng::from_str(&text).expect("the template is YAML")
+}
+
+fn resources_of_type<'a>(
+    template: &'a serde_yaml_ng::Value,
+    kind: &str,
+) -> Vec<(&'a str, &'a serde_yaml_ng::Value)> {
+    template["Resources"]
+        .as_mapping()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, resource)| resource["Type"].as_str() == Some(kind))
+        .map(|(name, resource)| (name.as_str().expect("a logical id"), resource))
+        .collect()
+}
+
 #[test]
-fn every_function_a_state_machine_names_exists_and_no_arn_is_hard_coded() {
+fn every_placeholder_is_substituted_by_the_template_and_no_arn_is_hard_coded() {
+    let template = template();
+    let machines = resources_of_type(&template, "AWS::Serverless::StateMachine");
+    assert_eq!(machines.len(), 2, "both state machines are deployed");
+    for (logical_id, machine) in machines {
+        let uri = machine["Properties"]["DefinitionUri"]
+            .as_str()
+            .expect("a DefinitionUri");
+        let path = workspace().join("infra").join(uri);
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{logical_id}: {uri} cannot be read: {e}"));
+        let placeholders: BTreeSet<&str> = text
+            .split("${")
+            .skip(1)
+            .filter_map(|rest| rest.split('}').next())
+            .collect();
+        let substituted: BTreeSet<&str> = machine["Properties"]["DefinitionSubstitutions"]
+            .as_mapping()
+            .expect("DefinitionSubstitutions")
+            .keys()
+            .filter_map(serde_yaml_ng::Value::as_str)
+            .collect();
+        assert_eq!(
+            placeholders, substituted,
+            "{logical_id} ({uri}): every placeholder substituted, every substitution used"
+        );
+        let arns: Vec<&str> = text
+            .match_indices("arn:aws")
+            .map(|(at, _)| &text[at..(at + 40).min(text.len())])
+            .collect();
+        assert!(
+            arns.iter()
+                .all(|arn| arn.starts_with(LAMBDA_INVOKE) || arn.starts_with(SQS_SEND)),
+            "{uri} hard-codes {arns:?}"
+        );
+    }
+}
+
+#[test]
+fn every_function_the_template_deploys_is_a_workspace_package_and_every_package_is_deployed() {
+    let template = template();
+    let deployed: BTreeSet<String> = resources_of_type(&template, "AWS::Serverless::Function")
+        .into_iter()
+        .map(|(logical_id, function)| {
+            assert_eq!(
+                function["Metadata"]["BuildMethod"].as_str(),
+                Some("rust-cargolambda"),
+                "{logical_id}"
+            );
+            function["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{logical_id} names no binary"))
+                .to_owned()
+        })
+        .collect();
+    let packages: BTreeSet<String> = std::fs::read_dir(workspace().join("functions"))
+        .expect("functions/")
+        .filter_map(Result::ok)
+        .filter(|entry| entry.path().join("src/main.rs").exists())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(deployed, packages);
+}
+
+#[test]
+fn every_function_a_state_machine_names_exists() {
     for name in ["account-onboarding", "multi-location-run"] {
         let text = std::fs::read_to_string(
             workspace()
@@ -166,9 +263,9 @@ fn every_function_a_state_machine_names_exists_and_no_arn_is_hard_coded() {
             .collect();
         assert!(!placeholders.is_empty(), "{name} names no function");
         for placeholder in placeholders {
-            let function = placeholder
-                .strip_suffix("FunctionArn")
-                .unwrap_or_else(|| panic!("{name}: ${{{placeholder}}} is not a function ARN"));
+            let Some(function) = placeholder.strip_suffix("FunctionArn") else {
+                continue; // not a function: the template test checks it is substituted
+            };
             let package: String = function
                 .chars()
                 .enumerate()
@@ -187,14 +284,5 @@ fn every_function_a_state_machine_names_exists_and_no_arn_is_hard_coded() {
                 "{name}: ${{{placeholder}}} names function {package}, which is not in functions/"
             );
         }
-        let arns: Vec<&str> = text
-            .match_indices("arn:aws")
-            .map(|(at, _)| &text[at..(at + 40).min(text.len())])
-            .collect();
-        assert!(
-            arns.iter()
-                .all(|arn| arn.starts_with("arn:aws:states:::lambda:invoke")),
-            "{name} hard-codes {arns:?}"
-        );
     }
 }
