@@ -21,3 +21,13 @@ pub mod runs;
 pub mod workflow;
 
 pub use error::{Error, Result};
+
+/// Cases per property test: `FABRIC_FUZZ_CASES` when set (the benchmark command's long run),
+/// else `default` (CI).
+#[cfg(test)]
+pub(crate) fn fuzz_cases(default: u32) -> u32 {
+    std::env::var("FABRIC_FUZZ_CASES")
+        .ok()
+        .and_then(|cases| cases.parse().ok())
+        .unwrap_or(default)
+}

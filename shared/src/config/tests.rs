@@ -137,3 +137,29 @@ fn when_the_schema_is_generated_then_it_matches_the_published_file() {
         "config/fabric.schema.json is stale: regenerate it with `cargo run -p fabric-cli -- config schema > config/fabric.schema.json`"
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(crate::fuzz_cases(1024)))]
+
+    #[test]
+    fn loading_the_example_with_one_line_changed_never_panics_and_names_the_problem(
+        line in 0..200usize,
+        replacement in "[ -~]{0,40}",
+        keep_indent in proptest::bool::ANY,
+    ) {
+        let lines: Vec<&str> = EXAMPLE.lines().collect();
+        let index = line % lines.len();
+        let indent: String = lines[index].chars().take_while(|c| *c == ' ').collect();
+        let changed = if keep_indent { format!("{indent}{replacement}") } else { replacement.clone() };
+        let mut text: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+        text[index] = changed;
+        if let Err(error) = Config::from_yaml(&text.join("\n")) {
+            proptest::prop_assert!(error.is_bad_input(), "{error:?}");
+            proptest::prop_assert!(
+                matches!(error, crate::Error::InvalidConfig { .. }),
+                "{error:?}"
+            );
+            proptest::prop_assert!(!error.to_string().is_empty());
+        }
+    }
+}

@@ -253,16 +253,16 @@ fn json_value() -> impl Strategy<Value = Value> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2048))]
+    #![proptest_config(ProptestConfig::with_cases(crate::fuzz_cases(2048)))]
 
     #[test]
     fn reading_arbitrary_json_never_panics(value in json_value()) {
-        let _ = TriggerEvent::from_value(&value);
+        assert_rejection_is_typed(TriggerEvent::from_value(&value));
     }
 
     #[test]
     fn reading_arbitrary_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-        let _ = TriggerEvent::from_slice(&bytes);
+        assert_rejection_is_typed(TriggerEvent::from_slice(&bytes));
     }
 
     #[test]
@@ -274,10 +274,18 @@ proptest! {
         if let Some(detail) = value.get_mut("detail").and_then(Value::as_object_mut) {
             detail.insert(field, replacement.clone());
         }
-        let _ = TriggerEvent::from_value(&value);
+        assert_rejection_is_typed(TriggerEvent::from_value(&value));
         if let Some(object) = value.as_object_mut() {
             object.insert("detail".to_owned(), replacement);
         }
-        let _ = TriggerEvent::from_value(&value);
+        assert_rejection_is_typed(TriggerEvent::from_value(&value));
+    }
+}
+
+/// A rejected event is bad input (a typed error, not an AWS or internal one) with a message.
+fn assert_rejection_is_typed(result: crate::Result<TriggerEvent>) {
+    if let Err(error) = result {
+        assert!(error.is_bad_input(), "{error:?}");
+        assert!(!error.to_string().is_empty());
     }
 }

@@ -258,7 +258,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(4096))]
+        #![proptest_config(ProptestConfig::with_cases(crate::fuzz_cases(4096)))]
 
         #[test]
         fn concurrency_accepts_exactly_what_ssm_accepts(value in "[0-9]{0,8}%?|[0-9a-z% .-]{0,8}") {
