@@ -119,15 +119,17 @@ def create_accounts(org, root, ous, count):
     return accounts
 
 
-def create_documents(endpoint, regions):
-    names = []
-    for path in sorted(DOCUMENTS.glob("*.json")):
+def create_documents(endpoint, regions, extra):
+    """The documents in local-stack/documents/, and `extra` copies of the first one named
+    Fabric-Extra-NN (the example config shares every document named Fabric-...)."""
+    sources = [(path.stem, path.read_text()) for path in sorted(DOCUMENTS.glob("*.json"))]
+    sources += [(f"Fabric-Extra-{n + 1:02d}", sources[0][1]) for n in range(extra)]
+    for name, content in sources:
         for region in regions:
             client(endpoint, "ssm", region=region).create_document(
-                Name=path.stem, Content=path.read_text(), DocumentType="Automation", DocumentFormat="JSON"
+                Name=name, Content=content, DocumentType="Automation", DocumentFormat="JSON"
             )
-        names.append(path.stem)
-    return names
+    return [name for name, _ in sources]
 
 
 def create_role_stack_set(endpoint, organization_id):
@@ -243,6 +245,9 @@ def main():
     parser.add_argument("--instances-per-location", type=int, default=2)
     parser.add_argument("--onboard", action="store_true", help="share documents and deploy roles")
     parser.add_argument(
+        "--extra-documents", type=int, default=0, help="also N copies of the first document, named Fabric-Extra-NN"
+    )
+    parser.add_argument(
         "--without-role", type=int, default=0, help="with --onboard: leave the role out of the last N accounts"
     )
     parser.add_argument(
@@ -268,7 +273,7 @@ def main():
     org = client(args.endpoint, "organizations")
     organization_id, root, ous = create_organization(org)
     accounts = create_accounts(org, root, ous, args.accounts)
-    documents = create_documents(args.endpoint, regions)
+    documents = create_documents(args.endpoint, regions, args.extra_documents)
     create_administration_role(args.endpoint)
     create_role_stack_set(args.endpoint, organization_id)
     for account in accounts:
@@ -296,6 +301,7 @@ def main():
         "root_id": root,
         "management_account": CENTRAL,
         "ous": ous,
+        "ou_parents": {ous[name]: (root if parent is None else ous[parent]) for name, parent in OUS.items()},
         "regions": regions,
         "documents": documents,
         "accounts": accounts,

@@ -121,6 +121,24 @@ pub struct ExecutionState {
     pub outputs: Parameters,
     /// The targets it resolved, when rate-controlled.
     pub resolved_targets: Vec<String>,
+    /// Its steps by status (SSM's `ProgressCounters`), when SSM reports them.
+    pub step_counts: Option<StepCounts>,
+}
+
+/// SSM's `ProgressCounters` of an execution: its steps (for a multi-location parent, one per
+/// location) by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StepCounts {
+    /// Every step.
+    pub total: usize,
+    /// Steps that succeeded.
+    pub success: usize,
+    /// Steps that failed.
+    pub failed: usize,
+    /// Steps that were cancelled.
+    pub cancelled: usize,
+    /// Steps that timed out.
+    pub timed_out: usize,
 }
 
 /// One step of a multi-location parent: one location's `aws:executeAutomation`.

@@ -132,15 +132,30 @@ pub struct Progress {
     pub counts: BTreeMap<String, usize>,
 }
 
-/// The progress of the started calls.
+/// The progress of the started calls: one `GetAutomationExecution` per parent (its progress
+/// counters count the locations' steps); a parent without counters has its steps listed.
 pub async fn progress(automation: &dyn Automation, started: &[StartedCall]) -> Result<Progress> {
     let mut done = true;
     let mut counts = BTreeMap::new();
+    let mut add = |status: &str, n: usize| {
+        if n > 0 {
+            *counts.entry(status.to_owned()).or_insert(0) += n;
+        }
+    };
     for call in started {
         let parent = automation.execution(&call.execution_id).await?;
         done &= parent.status.is_final();
-        for step in automation.location_steps(&call.execution_id).await? {
-            *counts.entry(format!("{:?}", step.status)).or_insert(0) += 1;
+        if let Some(steps) = parent.step_counts {
+            let ended = steps.success + steps.failed + steps.cancelled + steps.timed_out;
+            add("Success", steps.success);
+            add("Failed", steps.failed);
+            add("Cancelled", steps.cancelled);
+            add("TimedOut", steps.timed_out);
+            add("InProgress", steps.total.saturating_sub(ended));
+        } else {
+            for step in automation.location_steps(&call.execution_id).await? {
+                add(&format!("{:?}", step.status), 1);
+            }
         }
     }
     Ok(Progress { done, counts })

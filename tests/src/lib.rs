@@ -38,6 +38,9 @@ pub struct Seed {
     pub management_account: String,
     /// OU name -> id.
     pub ous: BTreeMap<String, String>,
+    /// OU id -> its parent's id (the root or an OU).
+    #[serde(default)]
+    pub ou_parents: BTreeMap<String, String>,
     /// The seeded Regions.
     pub regions: Vec<String>,
     /// The central account's documents.
@@ -305,6 +308,8 @@ pub struct World {
     pub org: SeededStack,
     /// The seeded config.
     pub config: Config,
+    /// Where the seeder wrote it.
+    pub config_path: PathBuf,
     /// What onboarding uses.
     pub onboarding: OnboardingServices,
     /// What runs use.
@@ -323,6 +328,7 @@ pub async fn world(seed_args: &[&str]) -> World {
     let config = Config::load(&config_path).expect("the seeded config loads");
     let sdk = central_config(org.stack.endpoint(), "us-east-1").await;
     World {
+        config_path,
         onboarding: OnboardingServices::new(&sdk, &config),
         runs: RunServices::new(&sdk, &config).expect("services"),
         organizations: aws_sdk_organizations::Client::new(&sdk),

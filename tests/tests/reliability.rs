@@ -83,7 +83,10 @@ fn record_figures(scenario: &str, figures: &serde_json::Value) {
 fn request_over(world: &World, accounts: &[AccountId], regions: usize) -> RunRequest {
     let mut location = TargetLocation::new(
         accounts.iter().cloned().map(AccountOrOu::Account).collect(),
-        world.config.regions[..regions].to_vec(),
+        world.org.seed.regions[..regions]
+            .iter()
+            .map(|region| fabric::model::Region::new(region.as_str()).expect("valid"))
+            .collect(),
     );
     location.target_location_max_concurrency = Some(Concurrency::parse("100%").expect("valid"));
     location.target_location_max_errors = Some(ErrorThreshold::parse("100%").expect("valid"));

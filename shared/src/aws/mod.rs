@@ -16,7 +16,7 @@ pub use documents::{MAX_ACCOUNTS_PER_CHANGE, SsmDocuments};
 pub use organizations::OrganizationsDirectory;
 pub use s3::S3ReportStore;
 pub use sns::SnsNotifier;
-pub use ssm::SsmAutomation;
+pub use ssm::{MAX_STEPS_PER_PAGE, SsmAutomation};
 pub use stack_sets::StackSetRoles;
 pub use step_functions::StepFunctionsWorkflows;
 pub use sts::AssumedRoleLocations;

@@ -20,6 +20,10 @@ use std::collections::HashMap;
 const PREVIEW_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
 const PREVIEW_POLLS: u32 = 120;
 
+/// The most steps `DescribeAutomationStepExecutions` returns a page (SSM's maximum): the fewest
+/// pages, each a call against the central account's 3 reads a second.
+pub const MAX_STEPS_PER_PAGE: i32 = 50;
+
 /// SSM Automation through one client (one account, one Region).
 #[derive(Debug, Clone)]
 pub struct SsmAutomation {
@@ -284,6 +288,16 @@ impl Automation for SsmAutomation {
                 .resolved_targets()
                 .map(|targets| targets.parameter_values().to_vec())
                 .unwrap_or_default(),
+            step_counts: execution.progress_counters().map(|counters| {
+                let count = |n: i32| usize::try_from(n).unwrap_or(0);
+                crate::ports::StepCounts {
+                    total: count(counters.total_steps()),
+                    success: count(counters.success_steps()),
+                    failed: count(counters.failed_steps()),
+                    cancelled: count(counters.cancelled_steps()),
+                    timed_out: count(counters.timed_out_steps()),
+                }
+            }),
         })
     }
 
@@ -294,6 +308,7 @@ impl Automation for SsmAutomation {
             .client
             .describe_automation_step_executions()
             .automation_execution_id(parent_id)
+            .max_results(MAX_STEPS_PER_PAGE)
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_sts::config::Credentials;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::Mutex;
 
@@ -22,7 +23,7 @@ pub struct AssumedRoleLocations {
     sts: aws_sdk_sts::Client,
     role_name: RoleName,
     session_name: String,
-    cache: Mutex<HashMap<AccountId, Credentials>>,
+    cache: Mutex<HashMap<AccountId, Arc<Mutex<Option<Credentials>>>>>,
 }
 
 impl AssumedRoleLocations {
@@ -37,9 +38,13 @@ impl AssumedRoleLocations {
         }
     }
 
+    /// The account's credentials: cached until shortly before they expire. One lock per
+    /// account, held across `AssumeRole`: locations of one account wait for its one call, other
+    /// accounts' locations go on.
     async fn credentials(&self, account: &AccountId) -> Result<Credentials> {
-        let mut cache = self.cache.lock().await;
-        if let Some(credentials) = cache.get(account) {
+        let slot = Arc::clone(self.cache.lock().await.entry(account.clone()).or_default());
+        let mut cached = slot.lock().await;
+        if let Some(credentials) = cached.as_ref() {
             let fresh = credentials
                 .expiry()
                 .is_none_or(|expiry| expiry > SystemTime::now() + RENEW_BEFORE_EXPIRY);
@@ -70,7 +75,7 @@ impl AssumedRoleLocations {
             expiry,
             "automation-fabric-assumed-role",
         );
-        cache.insert(account.clone(), credentials.clone());
+        *cached = Some(credentials.clone());
         Ok(credentials)
     }
 }

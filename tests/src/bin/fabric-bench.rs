@@ -1,0 +1,504 @@
+//! `fabric-bench`: benchmarks B2 (fan-out), B3 (onboarding at scale) and B4 (organization size)
+//! of BENCHMARKS.md, each against a private local stack with the real SDK clients. Prints one
+//! JSON object of figures (and writes it to `--out FILE`); `scripts/bench` runs them all and
+//! renders BENCHMARKS.md.
+//!
+//! ```text
+//! fabric-bench b2 [--accounts 1000] [--regions 4] [--latency-ms 20] [--out FILE]
+//! fabric-bench b3 [--accounts 1000] [--regions 4] [--documents 10] [--out FILE]
+//! fabric-bench b4 [--accounts 10000] [--out FILE]
+//! ```
+
+#![allow(clippy::expect_used, clippy::panic, clippy::print_stdout)] // a benchmark's report
+#![allow(clippy::cast_precision_loss)] // figures are printed, not computed on
+#![allow(clippy::too_many_lines)] // a benchmark reads top to bottom
+
+use fabric::model::{AccountOrOu, Concurrency, ErrorThreshold, OuId, Region, TargetLocation};
+use fabric::plan::PlanContext;
+use fabric::runs;
+use fabric_simulator::faults::{CallStats, FaultSettings};
+use fabric_tests::{World, world};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// The Regions the benchmarks seed, in order.
+const REGIONS: [&str; 6] = [
+    "us-east-1",
+    "us-west-2",
+    "eu-central-1",
+    "eu-west-1",
+    "ap-southeast-2",
+    "ca-central-1",
+];
+
+/// SSM's rates per account and Region (the simulator enforces them with `tps_limits`).
+const STARTS_PER_SECOND: f64 = 1.0;
+const READS_PER_SECOND: f64 = 3.0;
+
+/// Organizations' page size for `ListAccountsForParent` and `ListOrganizationalUnitsForParent`.
+const ORGANIZATIONS_PAGE: usize = 20;
+
+struct Args {
+    bench: String,
+    options: BTreeMap<String, String>,
+}
+
+impl Args {
+    fn parse() -> Self {
+        let mut args = std::env::args().skip(1);
+        let bench = args.next().unwrap_or_default();
+        let mut options = BTreeMap::new();
+        while let Some(name) = args.next() {
+            let Some(name) = name.strip_prefix("--") else {
+                usage(&format!("unexpected argument {name}"));
+            };
+            let value = args
+                .next()
+                .unwrap_or_else(|| usage(&format!("--{name} needs a value")));
+            options.insert(name.to_owned(), value);
+        }
+        Self { bench, options }
+    }
+
+    fn number(&self, name: &str, default: usize) -> usize {
+        self.options.get(name).map_or(default, |value| {
+            value
+                .parse()
+                .unwrap_or_else(|_| usage(&format!("--{name} takes a number, not {value}")))
+        })
+    }
+}
+
+fn usage(problem: &str) -> ! {
+    eprintln!(
+        "fabric-bench: {problem}\nusage: fabric-bench b2|b3|b4 [--accounts N] [--regions N] [--latency-ms N] [--documents N] [--out FILE]"
+    );
+    std::process::exit(2)
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let figures = match args.bench.as_str() {
+        "b2" => {
+            fan_out(
+                args.number("accounts", 1000),
+                args.number("regions", 4),
+                args.number("latency-ms", 20),
+            )
+            .await
+        }
+        "b3" => {
+            onboarding_at_scale(
+                args.number("accounts", 1000),
+                args.number("regions", 4),
+                args.number("documents", 10),
+            )
+            .await
+        }
+        "b4" => organization_size(args.number("accounts", 10_000)).await,
+        "plan-child" => plan_child().await,
+        other => usage(&format!("no benchmark {other:?}")),
+    };
+    let text = serde_json::to_string_pretty(&figures).expect("JSON");
+    println!("{text}");
+    if let Some(out) = args.options.get("out") {
+        std::fs::write(out, text).expect("the figures are written");
+    }
+}
+
+fn seed_args(accounts: usize, regions: usize, extra: &[&str]) -> Vec<String> {
+    assert!(
+        (1..=REGIONS.len()).contains(&regions),
+        "1 to {} Regions",
+        REGIONS.len()
+    );
+    let mut args = vec![
+        "--accounts".to_owned(),
+        accounts.to_string(),
+        "--regions".to_owned(),
+        REGIONS[..regions].join(","),
+        "--instances-per-location".to_owned(),
+        "0".to_owned(),
+    ];
+    args.extend(extra.iter().map(|arg| (*arg).to_owned()));
+    args
+}
+
+async fn seeded(args: &[String]) -> (World, f64) {
+    let started = Instant::now();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let world = world(&args).await;
+    (world, started.elapsed().as_secs_f64())
+}
+
+fn stats(world: &World) -> CallStats {
+    world.org.stack.simulator().faults().stats()
+}
+
+fn count(map: &BTreeMap<String, u64>, operation: &str) -> u64 {
+    map.get(operation).copied().unwrap_or(0)
+}
+
+/// B2: a run over `accounts` x `regions` with the simulator's latency and SSM's TPS limits, from
+/// the trigger to the stored and published report.
+async fn fan_out(accounts: usize, regions: usize, latency_ms: usize) -> Value {
+    let (world, seeding) = seeded(&seed_args(accounts, regions, &["--onboard"])).await;
+    let region_ids: Vec<Region> = world.org.seed.regions[..regions]
+        .iter()
+        .map(|region| Region::new(region.as_str()).expect("valid"))
+        .collect();
+    let root = OuId::new(world.org.seed.root_id.as_str()).expect("a root id");
+    let mut location = TargetLocation::new(vec![AccountOrOu::Ou(root)], region_ids);
+    location.include_child_organization_units = true;
+    // The central account is not a target (as in the example config).
+    location.exclude_accounts = vec![AccountOrOu::Account(world.config.central_account.clone())];
+    location.target_location_max_concurrency = Some(Concurrency::parse("100%").expect("valid"));
+    location.target_location_max_errors = Some(ErrorThreshold::parse("100%").expect("valid"));
+    let mut spec = world
+        .config
+        .profile("patch-baseline")
+        .expect("profile")
+        .clone();
+    spec.waves = Vec::new();
+    spec.target_locations = vec![location];
+    let request = fabric::model::RunRequest {
+        profile: None,
+        spec,
+        trigger: fabric::model::RunTrigger::Manual {
+            requested_by: "fabric-bench".to_owned(),
+        },
+    };
+    world
+        .org
+        .stack
+        .simulator()
+        .faults()
+        .configure(FaultSettings {
+            latency_ms: u64::try_from(latency_ms).expect("small"),
+            tps_limits: true,
+            ..FaultSettings::default()
+        });
+    world.org.stack.simulator().faults().reset_stats();
+    let services = &world.runs;
+
+    let started = Instant::now();
+    let plan = fabric_tests::plan(services, &world.config, "bench-fan-out", request).await;
+    let planned = plan.planned_count();
+    let planned_at = Instant::now();
+    let mut state = runs::RunState::new(plan);
+    state.started = runs::start_wave(&services.automation, &state.plan, 0, runs::START_PACING)
+        .await
+        .expect("started");
+    state.next_wave = 1;
+    let started_at = Instant::now();
+    let mut polls = 0_u64;
+    let poll_interval = Duration::from_secs(1);
+    loop {
+        polls += 1;
+        if runs::progress(&services.automation, &state.started)
+            .await
+            .expect("progress")
+            .done
+        {
+            break;
+        }
+        tokio::time::sleep(poll_interval).await;
+    }
+    let ended_at = Instant::now();
+    let mut collected = 0;
+    for call in &state.started {
+        collected += state
+            .collect_call(
+                &call.execution_id,
+                &services.automation,
+                &services.locations,
+                &services.store,
+            )
+            .await
+            .expect("collected");
+    }
+    let report = state
+        .report(&services.automation, &services.locations, &services.store)
+        .await
+        .expect("the report");
+    fabric::report::publish_run(
+        &report,
+        &services.store,
+        services.notifier(),
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("published");
+    let reported_at = Instant::now();
+    let wall = reported_at.duration_since(started).as_secs_f64();
+    assert_eq!(collected, planned, "every location collected once");
+    assert_eq!(
+        report.locations().len(),
+        planned + state.plan.skipped.len(),
+        "every location reported, the skipped ones too"
+    );
+
+    // What the limits allow: SSM running the locations (the parents' own run time, which the
+    // fabric cannot shorten), one start a second, and the central account's step listings at 3
+    // reads a second; every location is its own account-Region, so the reads there run side by
+    // side within their own limits.
+    let seen = stats(&world);
+    let ssm_run = ssm_run_seconds(&world, &state.started).await;
+    let calls = state.started.len();
+    let step_pages: usize = state
+        .started
+        .iter()
+        .map(|call| {
+            call.locations
+                .len()
+                .div_ceil(usize::try_from(fabric::aws::MAX_STEPS_PER_PAGE).expect("positive"))
+        })
+        .sum();
+    // A token bucket lets the first call of each kind through at once.
+    let ideal = (calls - 1) as f64 / STARTS_PER_SECOND
+        + ssm_run
+        + step_pages.saturating_sub(1) as f64 / READS_PER_SECOND;
+    let minimum = BTreeMap::from([
+        ("StartAutomationExecution", calls as u64),
+        ("DescribeAutomationStepExecutions", step_pages as u64),
+        ("GetAutomationExecution (member accounts)", planned as u64),
+        ("sts.AssumeRole", accounts as u64),
+    ]);
+    let central_gets = polls * calls as u64;
+    let measured = BTreeMap::from([
+        (
+            "StartAutomationExecution",
+            count(&seen.calls, "StartAutomationExecution"),
+        ),
+        (
+            "DescribeAutomationStepExecutions",
+            count(&seen.calls, "DescribeAutomationStepExecutions"),
+        ),
+        (
+            "GetAutomationExecution (member accounts)",
+            count(&seen.calls, "GetAutomationExecution").saturating_sub(central_gets),
+        ),
+        ("sts.AssumeRole", count(&seen.forwarded, "sts.AssumeRole")),
+    ]);
+    json!({
+        "bench": "B2 fan-out",
+        "accounts": accounts,
+        "regions": regions,
+        "locations": planned,
+        "latency_ms": latency_ms,
+        "tps_limits": true,
+        "seeding_seconds": seeding,
+        "wall_seconds": wall,
+        "phases_seconds": {
+            "plan": planned_at.duration_since(started).as_secs_f64(),
+            "start": started_at.duration_since(planned_at).as_secs_f64(),
+            "track (SSM running)": ended_at.duration_since(started_at).as_secs_f64(),
+            "collect, store, publish": reported_at.duration_since(ended_at).as_secs_f64(),
+        },
+        "ssm_run_seconds": ssm_run,
+        "ideal_seconds": ideal,
+        "throughput_locations_per_second": planned as f64 / wall,
+        "ideal_throughput_locations_per_second": planned as f64 / ideal,
+        "throughput_ratio": ideal / wall,
+        "calls_minimum": minimum,
+        "calls_measured": measured,
+        "tracking_polls": { "polls": polls, "interval_seconds": poll_interval.as_secs(), "GetAutomationExecution (central)": central_gets },
+        "throttled": seen.throttled,
+        "all_calls": seen.calls,
+        "forwarded_calls": seen.forwarded,
+    })
+}
+
+/// How long SSM ran the started parents: from the first start to the last end.
+async fn ssm_run_seconds(world: &World, started: &[runs::StartedCall]) -> f64 {
+    let ssm = aws_sdk_ssm::Client::new(
+        &fabric_tests::central_config(world.org.stack.endpoint(), "us-east-1").await,
+    );
+    let mut first = f64::MAX;
+    let mut last = f64::MIN;
+    for call in started {
+        let execution = ssm
+            .get_automation_execution()
+            .automation_execution_id(&call.execution_id)
+            .send()
+            .await
+            .expect("the parent")
+            .automation_execution
+            .expect("an execution");
+        let seconds = |time: Option<&aws_sdk_ssm::primitives::DateTime>| {
+            time.map_or(0.0, aws_sdk_ssm::primitives::DateTime::as_secs_f64)
+        };
+        first = first.min(seconds(execution.execution_start_time()));
+        last = last.max(seconds(execution.execution_end_time()));
+    }
+    (last - first).max(0.0)
+}
+
+/// B3: the reconciler over `accounts` x `documents` x `regions`, nothing shared or deployed yet.
+async fn onboarding_at_scale(accounts: usize, regions: usize, documents: usize) -> Value {
+    let extra = documents.saturating_sub(2).to_string();
+    let (world, seeding) = seeded(&seed_args(
+        accounts,
+        regions,
+        &["--extra-documents", &extra],
+    ))
+    .await;
+    assert_eq!(world.org.seed.documents.len(), documents.max(2));
+    world.org.stack.simulator().faults().reset_stats();
+    let started = Instant::now();
+    let report = fabric::onboarding::reconcile(
+        &world.onboarding.directory,
+        &world.onboarding.documents,
+        &world.onboarding.roles,
+        &world.config,
+        false,
+    )
+    .await
+    .expect("reconciled");
+    let wall = started.elapsed().as_secs_f64();
+    let stats = stats(&world);
+    let modify = count(&stats.forwarded, "AmazonSSM.ModifyDocumentPermission");
+    let minimum = (documents.max(2)
+        * regions
+        * accounts.div_ceil(fabric::aws::MAX_ACCOUNTS_PER_CHANGE)) as u64;
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    json!({
+        "bench": "B3 onboarding at scale",
+        "accounts": accounts,
+        "documents": documents.max(2),
+        "regions": regions,
+        "seeding_seconds": seeding,
+        "wall_seconds": wall,
+        "roles_deployed": report.roles_deployed.len(),
+        "ModifyDocumentPermission": modify,
+        "ModifyDocumentPermission_minimum": minimum,
+        "calls_equal_minimum": modify == minimum,
+        "CreateStackInstances": count(&stats.forwarded, "cloudformation.CreateStackInstances"),
+        "forwarded_calls": stats.forwarded,
+    })
+}
+
+/// B4: a plan over `accounts` in nested OUs, in a child process whose peak memory is its own.
+async fn organization_size(accounts: usize) -> Value {
+    let (world, seeding) = seeded(&seed_args(accounts, 1, &[])).await;
+    world.org.stack.simulator().faults().reset_stats();
+    let config_path = &world.config_path;
+    let output = tokio::process::Command::new(std::env::current_exe().expect("this program"))
+        .arg("plan-child")
+        .env("AWS_ENDPOINT_URL", world.org.stack.endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("FABRIC_BENCH_CONFIG", config_path)
+        .env("FABRIC_BENCH_ROOT", &world.org.seed.root_id)
+        .output()
+        .await
+        .expect("the planner runs");
+    assert!(
+        output.status.success(),
+        "the planner failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let child: Value = serde_json::from_slice(&output.stdout).expect("the planner's figures");
+    let stats = stats(&world);
+
+    // The fewest pages: every parent's accounts and child OUs, 20 a page (at least one page).
+    let mut accounts_per_parent: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut children_per_parent: BTreeMap<&str, usize> = BTreeMap::new();
+    accounts_per_parent.insert(world.org.seed.root_id.as_str(), 0);
+    for id in world.org.seed.ous.values() {
+        accounts_per_parent.insert(id.as_str(), 0);
+    }
+    for account in &world.org.seed.accounts {
+        *accounts_per_parent
+            .entry(account.ou_id.as_str())
+            .or_insert(0) += 1;
+    }
+    for (parent, ou_children) in ou_tree(&world) {
+        children_per_parent.insert(parent, ou_children);
+    }
+    let pages = |counts: &BTreeMap<&str, usize>| -> u64 {
+        counts
+            .values()
+            .map(|n| n.div_ceil(ORGANIZATIONS_PAGE).max(1) as u64)
+            .sum()
+    };
+    let minimum_account_pages = pages(&accounts_per_parent);
+    let minimum_ou_pages = pages(&children_per_parent);
+    json!({
+        "bench": "B4 organization size",
+        "accounts": accounts,
+        "ous": world.org.seed.ous.len(),
+        "seeding_seconds": seeding,
+        "planner": child,
+        "ListAccountsForParent": count(&stats.forwarded, "AWSOrganizationsV20161128.ListAccountsForParent"),
+        "ListAccountsForParent_minimum": minimum_account_pages,
+        "ListOrganizationalUnitsForParent": count(&stats.forwarded, "AWSOrganizationsV20161128.ListOrganizationalUnitsForParent"),
+        "ListOrganizationalUnitsForParent_minimum": minimum_ou_pages,
+        "forwarded_calls": stats.forwarded,
+    })
+}
+
+/// Each parent (the root and every OU) with its number of child OUs, from the seed.
+fn ou_tree(world: &World) -> BTreeMap<&str, usize> {
+    let mut children: BTreeMap<&str, usize> = BTreeMap::new();
+    children.insert(world.org.seed.root_id.as_str(), 0);
+    for id in world.org.seed.ous.values() {
+        children.insert(id.as_str(), 0);
+    }
+    for parent in world.org.seed.ou_parents.values() {
+        *children.entry(parent.as_str()).or_insert(0) += 1;
+    }
+    children
+}
+
+/// The planner alone (B4's child process): plans the root of the organization the environment
+/// points at, then reports its wall time, what it planned and its own peak memory.
+async fn plan_child() -> Value {
+    let config_path = std::env::var("FABRIC_BENCH_CONFIG").expect("FABRIC_BENCH_CONFIG");
+    let root = std::env::var("FABRIC_BENCH_ROOT").expect("FABRIC_BENCH_ROOT");
+    let config = fabric::config::Config::load(std::path::Path::new(&config_path)).expect("config");
+    let started = Instant::now();
+    let sdk = fabric::aws::sdk_config().await;
+    let directory = fabric::aws::directory(&sdk, &config);
+    let mut location = TargetLocation::new(
+        vec![AccountOrOu::Ou(OuId::new(root).expect("a root id"))],
+        vec![config.regions[0].clone()],
+    );
+    location.include_child_organization_units = true;
+    let mut spec = config.profile("patch-baseline").expect("profile").clone();
+    spec.waves = Vec::new();
+    spec.target_locations = vec![location];
+    let request = fabric::model::RunRequest {
+        profile: None,
+        spec,
+        trigger: fabric::model::RunTrigger::Manual {
+            requested_by: "fabric-bench".to_owned(),
+        },
+    };
+    let context = PlanContext {
+        default_regions: &config.regions,
+    };
+    let plan = fabric::plan::plan_run("bench-plan", request, &directory, &context)
+        .await
+        .expect("planned");
+    let wall = started.elapsed().as_secs_f64();
+    json!({
+        "wall_seconds": wall,
+        "locations_planned": plan.planned_count(),
+        "skipped": plan.skipped.len(),
+        "calls": plan.waves.iter().map(|wave| wave.calls.len()).sum::<usize>(),
+        "peak_rss_kib": peak_rss_kib(),
+    })
+}
+
+/// This process's peak resident memory (`VmHWM`), in KiB.
+fn peak_rss_kib() -> Option<u64> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()?
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+}
