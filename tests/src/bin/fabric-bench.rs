@@ -291,12 +291,12 @@ async fn fan_out(accounts: usize, regions: usize, latency_ms: usize) -> Value {
         "tps_limits": true,
         "seeding_seconds": seeding,
         "wall_seconds": wall,
-        "phases_seconds": {
-            "plan": planned_at.duration_since(started).as_secs_f64(),
-            "start": started_at.duration_since(planned_at).as_secs_f64(),
-            "track (SSM running)": ended_at.duration_since(started_at).as_secs_f64(),
-            "collect, store, publish": reported_at.duration_since(ended_at).as_secs_f64(),
-        },
+        "phases_seconds": [
+            ["plan", planned_at.duration_since(started).as_secs_f64()],
+            ["start", started_at.duration_since(planned_at).as_secs_f64()],
+            ["track (SSM running)", ended_at.duration_since(started_at).as_secs_f64()],
+            ["collect, store, publish", reported_at.duration_since(ended_at).as_secs_f64()],
+        ],
         "ssm_run_seconds": ssm_run,
         "ideal_seconds": ideal,
         "throughput_locations_per_second": planned as f64 / wall,
