@@ -29,8 +29,9 @@ pub const RUN_STEPS: &[&str] = &[
 pub const START_PACING: Duration = Duration::from_secs(1);
 /// How many times a retryable failure of a start is tried again (the token keeps it single).
 const START_RETRIES: u32 = 5;
-/// How many child executions are read at once.
-pub const COLLECT_CONCURRENCY: usize = 16;
+/// How many child executions are read at once. Each location is its own account and Region,
+/// with its own 3 reads a second: the bound is the function's connections, not SSM.
+pub const COLLECT_CONCURRENCY: usize = 64;
 
 /// A call that was started.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

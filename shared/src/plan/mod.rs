@@ -123,6 +123,11 @@ pub async fn plan_run(
                     .into_iter()
                     .map(|(account, _)| account)
                     .collect();
+            let wanted = included
+                .iter()
+                .filter(|(account, status)| left_out(&excluded, account, status.clone()).is_none())
+                .map(|(account, _)| account);
+            learn_enabled_regions(directory, &mut enabled_regions, wanted).await?;
             let mut accounts = Vec::new();
             for (account, status) in included {
                 let reason = left_out(&excluded, &account, status);
@@ -201,6 +206,34 @@ fn left_out(
         Resolved::NotMember => Some("the account is not a member of the organization".to_owned()),
         Resolved::Inactive(status) => Some(format!("the account is {status}")),
     }
+}
+
+/// How many accounts' enabled Regions are asked at once: the Account Management API's reads
+/// are cheap, and a plan over thousands of accounts should not wait on them one by one.
+const REGION_LOOKUPS_AT_ONCE: usize = 8;
+
+/// Asks the enabled Regions of every account in `accounts` not asked yet in this plan,
+/// [`REGION_LOOKUPS_AT_ONCE`] at a time.
+async fn learn_enabled_regions<'a>(
+    directory: &dyn Directory,
+    known: &mut BTreeMap<AccountId, Option<BTreeSet<Region>>>,
+    accounts: impl Iterator<Item = &'a AccountId>,
+) -> Result<()> {
+    use futures_util::StreamExt;
+    let unknown: BTreeSet<&AccountId> = accounts
+        .filter(|account| !known.contains_key(*account))
+        .collect();
+    let answers: Vec<(AccountId, Result<Option<BTreeSet<Region>>>)> = futures_util::stream::iter(
+        unknown,
+    )
+    .map(|account| async move { (account.clone(), directory.enabled_regions(account).await) })
+    .buffer_unordered(REGION_LOOKUPS_AT_ONCE)
+    .collect()
+    .await;
+    for (account, enabled) in answers {
+        known.insert(account, enabled?);
+    }
+    Ok(())
 }
 
 /// The Regions `account` has enabled, asked once per plan.
