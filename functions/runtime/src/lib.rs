@@ -54,3 +54,26 @@ pub fn required_env(name: &str) -> Result<String, lambda_runtime::Error> {
     std::env::var(name)
         .map_err(|_| format!("the function needs the environment variable {name}").into())
 }
+
+/// Serves one step of the multi-location run state machine: startup, the run's services built
+/// once, then `handler` for every invocation, with the services and the config. The `main` of
+/// `start-run`, `track-run`, `collect-results` and `publish-report`.
+pub async fn serve_run_step<E, R>(
+    handler: impl AsyncFn(
+        &fabric::aws::RunServices,
+        &Config,
+        lambda_runtime::LambdaEvent<E>,
+    ) -> Result<R, FunctionError>,
+) -> Result<(), lambda_runtime::Error>
+where
+    E: serde::de::DeserializeOwned,
+    R: serde::Serialize,
+{
+    let startup = start().await?;
+    let services = fabric::aws::RunServices::new(&startup.sdk, &startup.config)?;
+    let (services, config, handler) = (&services, &startup.config, &handler);
+    lambda_runtime::run(lambda_runtime::service_fn(move |event| {
+        handler(services, config, event)
+    }))
+    .await
+}

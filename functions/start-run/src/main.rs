@@ -1,17 +1,8 @@
-//! `start-run`: the multi-location run state machine's first step (and each next wave). Wiring only: the config and the clients, built once.
+//! `start-run`: the multi-location run state machine's first step (and each next wave). Wiring only: the config and the run's clients, built once (`fabric_lambda::serve_run_step`).
 
 mod handler;
 
-use fabric::aws::RunServices;
-use lambda_runtime::{run, service_fn};
-
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let startup = fabric_lambda::start().await?;
-    let services = RunServices::new(&startup.sdk, &startup.config)?;
-    let (services, config) = (&services, &startup.config);
-    run(service_fn(move |event| {
-        handler::handle(services, config, event)
-    }))
-    .await
+    fabric_lambda::serve_run_step(handler::handle).await
 }
