@@ -94,9 +94,16 @@ def b2_section(b2):
         "|---|---|",
         *[f"| {phase} | {number(seconds, 1)} |" for phase, seconds in b2["phases_seconds"]],
         "",
-        "| calls | minimum | measured |",
-        "|---|---|---|",
-        *[f"| {op} | {number(b2['calls_minimum'][op])} | {number(b2['calls_measured'].get(op))} |" for op in b2["calls_minimum"]],
+        "| calls | minimum | measured | of which throttled (retried) |",
+        "|---|---|---|---|",
+        *[
+            f"| {op} | {number(b2['calls_minimum'][op])} | {number(b2['calls_measured'].get(op))} "
+            f"| {number(b2['throttled'].get(op.split(' ')[0], 0))} |"
+            for op in b2["calls_minimum"]
+        ],
+        "",
+        "Throttled calls are counted per operation (a `GetAutomationExecution` count covers the central "
+        "account's polls and the member accounts' reads together); every throttled call was retried once more.",
         "",
         f"Tracking: {b2['tracking_polls']['polls']} polls, one `GetAutomationExecution` per parent each "
         f"({b2['tracking_polls']['interval_seconds']} s apart; the state machine waits 30 s). Throttled calls: "

@@ -24,6 +24,10 @@ const PREVIEW_POLLS: u32 = 120;
 /// pages, each a call against the central account's 3 reads a second.
 pub const MAX_STEPS_PER_PAGE: i32 = 50;
 
+/// The least time between two pages of one listing: SSM answers 3 reads a second per account
+/// and Region.
+const LISTING_PAGE_INTERVAL: std::time::Duration = std::time::Duration::from_millis(334);
+
 /// SSM Automation through one client (one account, one Region).
 #[derive(Debug, Clone)]
 pub struct SsmAutomation {
@@ -311,7 +315,15 @@ impl Automation for SsmAutomation {
             .max_results(MAX_STEPS_PER_PAGE)
             .into_paginator()
             .send();
-        while let Some(page) = pages.next().await {
+        // Pages are asked no faster than SSM answers them (3 reads a second per account and
+        // Region): a long listing is not throttled, and no page is asked twice.
+        let mut next_request = tokio::time::Instant::now();
+        loop {
+            tokio::time::sleep_until(next_request).await;
+            next_request = tokio::time::Instant::now() + LISTING_PAGE_INTERVAL;
+            let Some(page) = pages.next().await else {
+                break;
+            };
             let page = page.map_err(|e| aws_error("ssm", "DescribeAutomationStepExecutions", e))?;
             for step in page.step_executions() {
                 steps.push(LocationStep {
