@@ -12,6 +12,7 @@ Prints one JSON object describing what it made. Run through `fabric local seed`.
 import argparse
 import json
 import pathlib
+import re
 import sys
 
 import boto3
@@ -227,11 +228,15 @@ def create_report_destinations(endpoint):
     client(endpoint, "sns").create_topic(Name="automation-fabric-reports")
 
 
-def write_config(example, target, root, ous):
-    """The example config with the seeded organization's ids in place of its placeholders."""
+def write_config(example, target, root, ous, regions):
+    """The example config with the seeded organization's ids in place of its placeholders, and
+    the seeded Regions as its default Regions."""
     text = pathlib.Path(example).read_text().replace(EXAMPLE_ACCOUNT, CENTRAL)
     for placeholder, name in EXAMPLE_IDS.items():
         text = text.replace(placeholder, root if name == "root" else ous[name])
+    text, replaced = re.subn(r"(?m)^regions: \[.*\]$", f"regions: [{', '.join(regions)}]", text)
+    if replaced != 1:
+        sys.exit("seed: the example config has no one-line top-level `regions: [...]`")
     pathlib.Path(target).write_text(text)
 
 
@@ -294,7 +299,7 @@ def main():
 
     if args.config_out:
         create_report_destinations(args.endpoint)
-        write_config(pathlib.Path(__file__).parent.parent / "config/fabric.example.yaml", args.config_out, root, ous)
+        write_config(pathlib.Path(__file__).parent.parent / "config/fabric.example.yaml", args.config_out, root, ous, regions)
 
     summary = {
         "organization_id": organization_id,

@@ -172,7 +172,7 @@ def main():
         "",
         "Rerun: `scripts/bench` (about an hour: it builds the release binaries, seeds organizations of up to 10,000 "
         "accounts, and writes BENCHMARKS.md and RELIABILITY.md's figures). One benchmark: `scripts/bench b2` "
-        "(b1, b2, b3, b4, sizes, reliability).",
+        "(b1, b2, b3, b4, sizes, reliability, fuzz).",
         "",
         "## B1: init and memory, Rust against Python",
         "",

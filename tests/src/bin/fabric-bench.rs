@@ -360,6 +360,11 @@ async fn onboarding_at_scale(accounts: usize, regions: usize, documents: usize) 
     let wall = started.elapsed().as_secs_f64();
     let stats = stats(&world);
     let modify = count(&stats.forwarded, "AmazonSSM.ModifyDocumentPermission");
+    assert_eq!(
+        world.config.sharing_regions().len(),
+        regions,
+        "the config shares in the seeded Regions"
+    );
     let minimum = (documents.max(2)
         * regions
         * accounts.div_ceil(fabric::aws::MAX_ACCOUNTS_PER_CHANGE)) as u64;
