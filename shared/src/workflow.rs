@@ -4,6 +4,7 @@
 
 use crate::model::{AccountId, DocumentShare, OnboardingAction, RoleOutcome};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The input of the onboarding state machine and of each of its steps.
@@ -96,4 +97,42 @@ pub struct RunCollected {
     pub collected: usize,
     /// The report so far, by status.
     pub counts: BTreeMap<String, usize>,
+}
+
+/// What `publish-report` takes: which report to store and publish.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PublishRequest {
+    /// A run's report.
+    Run {
+        /// Which run.
+        #[serde(flatten)]
+        run: RunStep,
+        /// The error of a failed path.
+        #[serde(default)]
+        error: Option<Value>,
+    },
+    /// An onboarding's report.
+    Onboarding {
+        /// The state machine's input.
+        input: OnboardingInput,
+        /// The sharing step's output, when it ran.
+        #[serde(default)]
+        shares: Option<SharesDone>,
+        /// The role step's output, when it ran.
+        #[serde(default)]
+        role: Option<RoleDone>,
+        /// The error of a failed path.
+        #[serde(default)]
+        error: Option<Value>,
+    },
+}
+
+/// What `publish-report` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportPublished {
+    /// Where the full report is stored (`s3://...`).
+    pub report: String,
+    /// The SNS message id of its summary, when a topic is configured.
+    pub message_id: Option<String>,
 }

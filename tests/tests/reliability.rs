@@ -146,7 +146,7 @@ async fn run(world: &World, run_id: &str, request: RunRequest) -> RunReport {
 async fn when_calls_are_throttled_then_a_run_ends_with_the_clean_runs_report() {
     let world = world(&[
         "--accounts",
-        "10",
+        "20",
         "--onboard",
         "--without-role",
         "1",
@@ -168,7 +168,7 @@ async fn when_calls_are_throttled_then_a_run_ends_with_the_clean_runs_report() {
         statuses(&clean),
         "the same status for every location"
     );
-    assert_eq!(clean.locations().len(), 30);
+    assert_eq!(clean.locations().len(), 60);
     let counts = clean.counts_by_status();
     assert!(
         counts.len() > 1,

@@ -6,47 +6,16 @@ use fabric::config::Config;
 use fabric::model::{OnboardingReport, RoleOutcome};
 use fabric::report::{publish_onboarding, publish_run};
 use fabric::runs::RunState;
-use fabric::workflow::{OnboardingInput, RoleDone, RunStep, SharesDone};
+use fabric::workflow::{PublishRequest, ReportPublished, SharesDone};
 use fabric_lambda::FunctionError;
 use lambda_runtime::LambdaEvent;
-use serde::Deserialize;
-use serde_json::{Value, json};
-
-/// What the state machines send.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum PublishRequest {
-    /// A run's report.
-    Run {
-        /// Which run.
-        #[serde(flatten)]
-        run: RunStep,
-        /// The error of a failed path.
-        #[serde(default)]
-        error: Option<Value>,
-    },
-    /// An onboarding's report.
-    Onboarding {
-        /// The state machine's input.
-        input: OnboardingInput,
-        /// The sharing step's output, when it ran.
-        #[serde(default)]
-        shares: Option<SharesDone>,
-        /// The role step's output, when it ran.
-        #[serde(default)]
-        role: Option<RoleDone>,
-        /// The error of a failed path.
-        #[serde(default)]
-        error: Option<Value>,
-    },
-}
 
 /// Publishes one report.
 pub(crate) async fn handle(
     services: &RunServices,
     _config: &Config,
     event: LambdaEvent<PublishRequest>,
-) -> Result<Value, FunctionError> {
+) -> Result<ReportPublished, FunctionError> {
     let now = fabric::report::now();
     let published = match event.payload {
         PublishRequest::Run { run, error } => {
@@ -92,5 +61,8 @@ pub(crate) async fn handle(
             publish_onboarding(&report, &services.store, services.notifier(), now).await?
         }
     };
-    Ok(json!({ "report": published.report_uri, "message_id": published.message_id }))
+    Ok(ReportPublished {
+        report: published.report_uri,
+        message_id: published.message_id,
+    })
 }

@@ -1,0 +1,715 @@
+//! The state machines executed: each ASL file runs in moto's Step Functions interpreter on a
+//! private local stack, its Lambda tasks stood in for by Pass states that keep what the state
+//! machine sends and answer what the function would (the `fabric::workflow` types). So the
+//! real control flow runs (Choice, the Wait loops, the Distributed Map, Parallel, Catch, the
+//! SQS integration), and these tests check that every step is sent a payload its function
+//! reads, that a failure at any step still reaches the report, and that a report that cannot
+//! be published lands in the undelivered-reports queue instead of being dropped.
+
+#![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
+
+use aws_config::SdkConfig;
+use fabric::events::TriggerEvent;
+use fabric::model::{AccountId, OnboardingAction, RoleOutcome};
+use fabric::workflow::{
+    AccountReadiness, CollectRequest, OnboardingInput, PublishRequest, ReportPublished, RoleDone,
+    RunCollected, RunStarted, RunStep, RunTracked, SharesDone,
+};
+use fabric_simulator::engine::Settings;
+use fabric_simulator::stack::PrivateStack;
+use fabric_tests::{central_config, workspace};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
+/// Where a stood-in step keeps what it was sent (`call`) and what it answers (`result`).
+const STAND_IN: &str = "stand_in";
+/// A failing step publishes to a topic that does not exist (`SNS.NotFoundException`), an
+/// error no Retry matches, so its Catch runs at once.
+const MISSING_TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:automation-fabric-missing";
+const RUN_ID: &str = "run-7f3a";
+const CALLS: [&str; 2] = ["exec-call-1", "exec-call-2"];
+const REPORT_URI: &str = "s3://automation-fabric-reports/reports/runs/run-7f3a.json";
+
+/// A private local stack with moto's Step Functions interpreter on, and the queue that stands
+/// for the template's undelivered-reports queue.
+struct Interpreter {
+    _stack: PrivateStack,
+    sfn: aws_sdk_sfn::Client,
+    sqs: aws_sdk_sqs::Client,
+}
+
+impl Interpreter {
+    async fn start() -> Self {
+        let stack = PrivateStack::start(&workspace(), Settings::default())
+            .await
+            .unwrap_or_else(|error| panic!("the local stack did not start: {error}"));
+        let switched = reqwest::Client::new()
+            .post(format!("{}/moto-api/config", stack.moto_url()))
+            .body(r#"{"stepfunctions": {"execute_state_machine": true}}"#)
+            .send()
+            .await
+            .expect("moto answers");
+        assert!(switched.status().is_success(), "the interpreter is on");
+        let config: SdkConfig = central_config(stack.endpoint(), "us-east-1").await;
+        Self {
+            sfn: aws_sdk_sfn::Client::new(&config),
+            sqs: aws_sdk_sqs::Client::new(&config),
+            _stack: stack,
+        }
+    }
+
+    /// Runs `machine` (its Lambda tasks stood in for, `failing` made to fail) on `input` and
+    /// returns how it ended, what each Lambda step was sent and what reached the queue.
+    async fn execute(
+        &self,
+        machine: &str,
+        answers: &BTreeMap<&str, Value>,
+        failing: Option<&str>,
+        input: &Value,
+    ) -> Execution {
+        let label = failing.unwrap_or("none").to_lowercase();
+        let queue_url = self
+            .sqs
+            .create_queue()
+            .queue_name(format!("undelivered-{machine}-{label}"))
+            .send()
+            .await
+            .expect("queue")
+            .queue_url
+            .expect("a queue URL");
+        let definition = stood_in(machine, answers, failing, &queue_url);
+        let arn = self
+            .sfn
+            .create_state_machine()
+            .name(format!("{machine}-{label}"))
+            .definition(definition)
+            .role_arn("arn:aws:iam::123456789012:role/automation-fabric-tests")
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("moto takes {machine}: {error:?}"))
+            .state_machine_arn;
+        let execution_arn = self
+            .sfn
+            .start_execution()
+            .state_machine_arn(arn)
+            .name(format!("failing-{label}"))
+            .input(input.to_string())
+            .send()
+            .await
+            .expect("started")
+            .execution_arn;
+        let started = Instant::now();
+        let ended = loop {
+            let described = self
+                .sfn
+                .describe_execution()
+                .execution_arn(&execution_arn)
+                .send()
+                .await
+                .expect("described");
+            if described.status != aws_sdk_sfn::types::ExecutionStatus::Running {
+                break described;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "{machine} (failing {label}) ends within a minute"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let history = self
+            .sfn
+            .get_execution_history()
+            .execution_arn(&execution_arn)
+            .max_results(1000)
+            .send()
+            .await
+            .expect("history")
+            .events;
+        let undelivered = self
+            .sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .expect("received")
+            .messages
+            .unwrap_or_default()
+            .into_iter()
+            .map(|message| {
+                serde_json::from_str(message.body().unwrap_or_default()).expect("a JSON body")
+            })
+            .collect();
+        Execution {
+            arn: execution_arn,
+            status: ended.status.as_str().to_owned(),
+            error: ended.error,
+            sent: sent_payloads(&history, answers, failing),
+            map_items: history
+                .iter()
+                .filter_map(|event| event.map_state_started_event_details())
+                .map(|details| details.length)
+                .collect(),
+            undelivered,
+        }
+    }
+}
+
+/// How an execution ended.
+#[derive(Debug)]
+struct Execution {
+    arn: String,
+    status: String,
+    error: Option<String>,
+    /// Each Lambda step reached, in order, with the payload it was sent.
+    sent: Vec<(String, Value)>,
+    /// The item count of each Map state run.
+    map_items: Vec<i32>,
+    /// The messages in the undelivered-reports queue.
+    undelivered: Vec<Value>,
+}
+
+impl Execution {
+    fn steps(&self) -> Vec<&str> {
+        self.sent.iter().map(|(step, _)| step.as_str()).collect()
+    }
+
+    fn payload_of(&self, step: &str) -> &Value {
+        &self
+            .sent
+            .iter()
+            .find(|(name, _)| name == step)
+            .unwrap_or_else(|| panic!("{step} was reached: {:?}", self.steps()))
+            .1
+    }
+
+    fn publish_request(&self) -> PublishRequest {
+        serde_json::from_value(self.payload_of("PublishReport").clone())
+            .expect("PublishReport is sent what publish-report reads")
+    }
+}
+
+/// The payload each stood-in Lambda step was sent, from the history: the step that stands in
+/// keeps the evaluated `Parameters` under `stand_in.call` (the failing step sends nothing).
+fn sent_payloads(
+    history: &[aws_sdk_sfn::types::HistoryEvent],
+    answers: &BTreeMap<&str, Value>,
+    failing: Option<&str>,
+) -> Vec<(String, Value)> {
+    history
+        .iter()
+        .filter_map(|event| event.state_exited_event_details())
+        .filter(|details| answers.contains_key(details.name()) && failing != Some(details.name()))
+        .map(|details| {
+            let output: Value =
+                serde_json::from_str(details.output().unwrap_or("null")).expect("JSON output");
+            (
+                details.name().to_owned(),
+                output[STAND_IN]["call"]["Payload"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// `statemachines/<machine>.asl.json` as moto's interpreter can run it: every placeholder
+/// filled (the queue's URL; a made-up ARN for the functions), Wait states of no length, and
+/// every Lambda task stood in for by three Pass states: the first keeps the evaluated
+/// `Parameters` (what the function is sent), the second answers `{"Payload": answer}`, the
+/// third applies the task's `ResultSelector` and `ResultPath` and goes on as the task did. The
+/// `failing` task becomes a task that fails, with the task's own Retry and Catch.
+///
+/// Two changes for moto's interpreter: a Distributed Map runs `INLINE` (moto reports a
+/// distributed map run succeeded without running its items; inline, the same item processor
+/// runs in the execution, its payloads are in the history and an item's failure fails the
+/// Map as it does in AWS), and `ToleratedFailurePercentage` is dropped (moto's parser does
+/// not know it; 0 is the default).
+fn stood_in(
+    machine: &str,
+    answers: &BTreeMap<&str, Value>,
+    failing: Option<&str>,
+    queue_url: &str,
+) -> String {
+    let path = workspace()
+        .join("statemachines")
+        .join(format!("{machine}.asl.json"));
+    let text = std::fs::read_to_string(&path).expect("readable");
+    let filled = fill_placeholders(&text, queue_url);
+    let mut definition: Value = serde_json::from_str(&filled).expect("valid JSON");
+    stand_in_states(
+        definition["States"].as_object_mut().expect("States"),
+        answers,
+        failing,
+    );
+    definition.to_string()
+}
+
+fn fill_placeholders(text: &str, queue_url: &str) -> String {
+    let mut filled = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        let end = start + rest[start..].find('}').expect("a closed placeholder");
+        let name = &rest[start + 2..end];
+        filled.push_str(&rest[..start]);
+        if name == "UndeliveredReportsQueueUrl" {
+            filled.push_str(queue_url);
+        } else {
+            // Every other placeholder is a function's ARN.
+            filled.push_str("arn:aws:lambda:us-east-1:123456789012:function:");
+            filled.push_str(name);
+        }
+        rest = &rest[end + 1..];
+    }
+    filled.push_str(rest);
+    filled
+}
+
+fn stand_in_states(
+    states: &mut Map<String, Value>,
+    answers: &BTreeMap<&str, Value>,
+    failing: Option<&str>,
+) {
+    let names: Vec<String> = states.keys().cloned().collect();
+    for name in names {
+        let mut state = states.remove(&name).expect("listed");
+        let branches = state.get_mut("Branches").and_then(Value::as_array_mut);
+        for branch in branches.into_iter().flatten() {
+            stand_in_states(
+                branch["States"].as_object_mut().expect("branch States"),
+                answers,
+                failing,
+            );
+        }
+        if let Some(processor) = state.get_mut("ItemProcessor") {
+            processor["ProcessorConfig"] = json!({"Mode": "INLINE"});
+            stand_in_states(
+                processor["States"]
+                    .as_object_mut()
+                    .expect("processor States"),
+                answers,
+                failing,
+            );
+        }
+        let fields = state.as_object_mut().expect("a state is an object");
+        fields.remove("ToleratedFailurePercentage");
+        if fields["Type"] == "Wait" {
+            fields.insert("Seconds".to_owned(), json!(0));
+        }
+        if fields.get("Resource").and_then(Value::as_str) != Some(LAMBDA_INVOKE) {
+            states.insert(name, state);
+            continue;
+        }
+        let goes_on = |mut pass: Map<String, Value>| {
+            for key in ["Next", "End"] {
+                if let Some(value) = fields.get(key) {
+                    pass.insert(key.to_owned(), value.clone());
+                }
+            }
+            Value::Object(pass)
+        };
+        if failing == Some(name.as_str()) {
+            let mut task = fields.clone();
+            task.insert("Resource".to_owned(), json!("arn:aws:states:::sns:publish"));
+            task.insert(
+                "Parameters".to_owned(),
+                json!({"TopicArn": MISSING_TOPIC, "Message": "stands in for a failing Lambda task"}),
+            );
+            task.remove("ResultSelector");
+            states.insert(name, Value::Object(task));
+            continue;
+        }
+        let answer = answers
+            .get(name.as_str())
+            .unwrap_or_else(|| panic!("no answer for the Lambda task {name}"));
+        let selector = fields.get("ResultSelector").map_or_else(
+            || json!({"Payload.$": format!("$.{STAND_IN}.result.Payload")}),
+            |selector| {
+                let mut rewritten = Map::new();
+                for (key, value) in selector.as_object().expect("ResultSelector") {
+                    let value = match value.as_str() {
+                        Some(path) if key.ends_with(".$") && path.starts_with("$.") => {
+                            json!(format!("$.{STAND_IN}.result.{}", &path[2..]))
+                        }
+                        _ => value.clone(),
+                    };
+                    rewritten.insert(key.clone(), value);
+                }
+                Value::Object(rewritten)
+            },
+        );
+        let call = json!({
+            "Type": "Pass",
+            "Parameters": fields["Parameters"],
+            "ResultPath": format!("$.{STAND_IN}.call"),
+            "Next": format!("{name} answers"),
+        });
+        let answers_state = json!({
+            "Type": "Pass",
+            "Result": {"Payload": answer},
+            "ResultPath": format!("$.{STAND_IN}.result"),
+            "Next": format!("{name} goes on"),
+        });
+        let mut select = Map::new();
+        select.insert("Type".to_owned(), json!("Pass"));
+        select.insert("Parameters".to_owned(), selector);
+        select.insert(
+            "ResultPath".to_owned(),
+            fields.get("ResultPath").cloned().unwrap_or(json!("$")),
+        );
+        let select = goes_on(select);
+        states.insert(format!("{name} answers"), answers_state);
+        states.insert(format!("{name} goes on"), select);
+        states.insert(name, call);
+    }
+}
+
+fn answer<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).expect("serializable")
+}
+
+/// What each Lambda task of the run state machine answers: a run of two calls, one wave.
+fn run_answers() -> BTreeMap<&'static str, Value> {
+    let counts = BTreeMap::from([("Success".to_owned(), 6)]);
+    BTreeMap::from([
+        (
+            "StartRun",
+            answer(&RunStarted {
+                run_id: Some(RUN_ID.to_owned()),
+                locations: 6,
+                reason: None,
+            }),
+        ),
+        (
+            "TrackRun",
+            answer(&RunTracked {
+                run_id: RUN_ID.to_owned(),
+                done: true,
+                counts: counts.clone(),
+                calls: CALLS.map(str::to_owned).to_vec(),
+            }),
+        ),
+        (
+            "CollectCall",
+            answer(&RunCollected {
+                run_id: RUN_ID.to_owned(),
+                next_wave: false,
+                collected: 3,
+                counts: counts.clone(),
+            }),
+        ),
+        (
+            "CollectResults",
+            answer(&RunCollected {
+                run_id: RUN_ID.to_owned(),
+                next_wave: false,
+                collected: 0,
+                counts,
+            }),
+        ),
+        (
+            "StartNextWave",
+            answer(&RunStarted {
+                run_id: Some(RUN_ID.to_owned()),
+                locations: 0,
+                reason: None,
+            }),
+        ),
+        (
+            "PublishReport",
+            answer(&ReportPublished {
+                report: REPORT_URI.to_owned(),
+                message_id: Some("message-1".to_owned()),
+            }),
+        ),
+    ])
+}
+
+fn run_input() -> Value {
+    json!({"manual": {"requested_by": "state-machine-tests", "profile": "patch-baseline"}})
+}
+
+fn onboarding_input() -> OnboardingInput {
+    OnboardingInput {
+        account_id: AccountId::new("210987654321").expect("valid"),
+        action: OnboardingAction::Onboard,
+        trigger_key: "org-create-account-result-5b1c".to_owned(),
+    }
+}
+
+/// What each Lambda task of the onboarding state machine answers.
+fn onboarding_answers(ready: bool) -> BTreeMap<&'static str, Value> {
+    BTreeMap::from([
+        (
+            "CheckAccount",
+            answer(&AccountReadiness {
+                ready,
+                status: if ready { "ACTIVE" } else { "PENDING" }.to_owned(),
+            }),
+        ),
+        (
+            "ShareDocuments",
+            answer(&SharesDone {
+                shares: Vec::new(),
+                errors: Vec::new(),
+            }),
+        ),
+        (
+            "DeployRole",
+            answer(&RoleDone {
+                role: RoleOutcome::Deployed,
+            }),
+        ),
+        (
+            "PublishReport",
+            answer(&ReportPublished {
+                report: REPORT_URI.to_owned(),
+                message_id: Some("message-1".to_owned()),
+            }),
+        ),
+    ])
+}
+
+/// The run's id and error as `PublishReport` was sent them.
+fn published_run(execution: &Execution) -> (String, Option<Value>) {
+    match execution.publish_request() {
+        PublishRequest::Run { run, error } => (run.run_id, error),
+        PublishRequest::Onboarding { .. } => panic!("a run publishes a run report"),
+    }
+}
+
+#[tokio::test]
+async fn when_every_run_step_succeeds_then_each_is_sent_what_its_function_reads_and_the_run_is_reported()
+ {
+    let interpreter = Interpreter::start().await;
+    let answers = run_answers();
+    let execution = interpreter
+        .execute("multi-location-run", &answers, None, &run_input())
+        .await;
+
+    assert_eq!(execution.status, "SUCCEEDED", "{execution:?}");
+    assert_eq!(
+        execution.steps(),
+        [
+            "StartRun",
+            "TrackRun",
+            "CollectCall",
+            "CollectCall",
+            "CollectResults",
+            "PublishReport"
+        ],
+        "the steps in order"
+    );
+    assert_eq!(execution.map_items, [2], "one CollectCall per started call");
+    let mut collected_calls: Vec<CollectRequest> = execution
+        .sent
+        .iter()
+        .filter(|(step, _)| step == "CollectCall")
+        .map(|(_, payload)| serde_json::from_value(payload.clone()).expect("a CollectRequest"))
+        .collect();
+    collected_calls.sort_by(|a, b| a.execution_id.cmp(&b.execution_id));
+    assert_eq!(
+        collected_calls,
+        CALLS.map(|call| CollectRequest {
+            run_id: RUN_ID.to_owned(),
+            execution_id: Some(call.to_owned())
+        }),
+        "each started call collected once"
+    );
+    let start = execution.payload_of("StartRun");
+    let trigger = TriggerEvent::from_value(&start["trigger"]).expect("start-run reads the trigger");
+    assert_eq!(
+        trigger,
+        TriggerEvent::from_value(&run_input()).expect("the input is a trigger")
+    );
+    assert_eq!(start["execution"], json!(execution.arn), "the run's owner");
+    let tracked: RunStep =
+        serde_json::from_value(execution.payload_of("TrackRun").clone()).expect("a RunStep");
+    assert_eq!(tracked.run_id, RUN_ID);
+    let collected: CollectRequest =
+        serde_json::from_value(execution.payload_of("CollectResults").clone())
+            .expect("a CollectRequest");
+    assert_eq!(
+        collected,
+        CollectRequest {
+            run_id: RUN_ID.to_owned(),
+            execution_id: None
+        }
+    );
+    assert_eq!(published_run(&execution), (RUN_ID.to_owned(), None));
+    assert!(execution.undelivered.is_empty());
+}
+
+#[tokio::test]
+async fn when_a_run_step_fails_then_the_report_is_still_published_with_the_error() {
+    let interpreter = Interpreter::start().await;
+    let answers = run_answers();
+    let input = run_input();
+    let failing = ["TrackRun", "CollectCall", "CollectResults"];
+    let executions = futures_util::future::join_all(
+        failing.map(|step| interpreter.execute("multi-location-run", &answers, Some(step), &input)),
+    )
+    .await;
+
+    for (step, execution) in failing.iter().zip(&executions) {
+        assert_eq!(execution.status, "FAILED", "{step}: {execution:?}");
+        assert_eq!(
+            execution.error.as_deref(),
+            Some("Fabric.RunFailed"),
+            "{step}"
+        );
+        let (run_id, error) = published_run(execution);
+        assert_eq!(run_id, RUN_ID, "{step}");
+        assert!(
+            error.is_some_and(|error| error["Error"].is_string()),
+            "{step}: the report carries the step's error"
+        );
+        assert!(execution.undelivered.is_empty(), "{step}");
+    }
+}
+
+#[tokio::test]
+async fn when_a_run_cannot_start_then_it_fails_without_a_report_of_a_run_that_never_was() {
+    let interpreter = Interpreter::start().await;
+    let execution = interpreter
+        .execute(
+            "multi-location-run",
+            &run_answers(),
+            Some("StartRun"),
+            &run_input(),
+        )
+        .await;
+
+    assert_eq!(execution.status, "FAILED");
+    assert_eq!(execution.error.as_deref(), Some("Fabric.RunNotStarted"));
+    assert!(execution.steps().is_empty(), "{:?}", execution.steps());
+}
+
+#[tokio::test]
+async fn when_the_report_cannot_be_published_then_it_lands_in_the_undelivered_queue() {
+    let interpreter = Interpreter::start().await;
+    let input = serde_json::to_value(onboarding_input()).expect("JSON");
+    let (run_answers, run_input) = (run_answers(), run_input());
+    let onboarding_answers = onboarding_answers(true);
+    let (run, onboarding) = tokio::join!(
+        interpreter.execute(
+            "multi-location-run",
+            &run_answers,
+            Some("PublishReport"),
+            &run_input
+        ),
+        interpreter.execute(
+            "account-onboarding",
+            &onboarding_answers,
+            Some("PublishReport"),
+            &input
+        ),
+    );
+
+    for execution in [&run, &onboarding] {
+        assert_eq!(execution.status, "FAILED", "{execution:?}");
+        assert_eq!(execution.error.as_deref(), Some("Fabric.PublishFailed"));
+        assert_eq!(execution.undelivered.len(), 1, "kept once: {execution:?}");
+        assert!(
+            execution.undelivered[0]["publish_error"]["Error"].is_string(),
+            "the message says why it was not published"
+        );
+    }
+    assert_eq!(run.undelivered[0]["run"]["run_id"], json!(RUN_ID));
+    assert_eq!(onboarding.undelivered[0]["input"], input);
+}
+
+#[tokio::test]
+async fn when_every_onboarding_step_succeeds_then_each_is_sent_the_account_and_the_report_has_both_outcomes()
+ {
+    let interpreter = Interpreter::start().await;
+    let input = onboarding_input();
+    let execution = interpreter
+        .execute(
+            "account-onboarding",
+            &onboarding_answers(true),
+            None,
+            &serde_json::to_value(&input).expect("JSON"),
+        )
+        .await;
+
+    assert_eq!(execution.status, "SUCCEEDED", "{execution:?}");
+    let steps = execution.steps();
+    assert_eq!(steps.first(), Some(&"CheckAccount"));
+    assert_eq!(steps.last(), Some(&"PublishReport"));
+    let mut parallel = steps[1..steps.len() - 1].to_vec();
+    parallel.sort_unstable();
+    assert_eq!(parallel, ["DeployRole", "ShareDocuments"]);
+    for step in ["CheckAccount", "ShareDocuments", "DeployRole"] {
+        let sent: OnboardingInput = serde_json::from_value(execution.payload_of(step).clone())
+            .unwrap_or_else(|error| panic!("{step} is sent an OnboardingInput: {error}"));
+        assert_eq!(sent, input, "{step}");
+    }
+    match execution.publish_request() {
+        PublishRequest::Onboarding {
+            input: sent,
+            shares,
+            role,
+            error,
+        } => {
+            assert_eq!(sent, input);
+            assert!(shares.is_some(), "the sharing outcome is reported");
+            assert_eq!(
+                role.map(|done| done.role),
+                Some(RoleOutcome::Deployed),
+                "the role outcome is reported"
+            );
+            assert_eq!(error, None);
+        }
+        PublishRequest::Run { .. } => panic!("onboarding publishes an onboarding report"),
+    }
+}
+
+#[tokio::test]
+async fn when_an_onboarding_step_fails_or_the_account_never_gets_ready_then_the_report_says_why() {
+    let interpreter = Interpreter::start().await;
+    let input = serde_json::to_value(onboarding_input()).expect("JSON");
+    let ready = onboarding_answers(true);
+    let never_ready = onboarding_answers(false);
+    let failing = ["CheckAccount", "ShareDocuments", "DeployRole"];
+    let (failed, pending) = tokio::join!(
+        futures_util::future::join_all(failing.map(|step| interpreter.execute(
+            "account-onboarding",
+            &ready,
+            Some(step),
+            &input
+        ))),
+        interpreter.execute("account-onboarding", &never_ready, None, &input),
+    );
+
+    let cases = failing
+        .iter()
+        .copied()
+        .zip(&failed)
+        .chain([("never ready", &pending)]);
+    for (case, execution) in cases {
+        assert_eq!(execution.status, "FAILED", "{case}: {execution:?}");
+        assert_eq!(
+            execution.error.as_deref(),
+            Some("Fabric.OnboardingFailed"),
+            "{case}"
+        );
+        let PublishRequest::Onboarding { error, .. } = execution.publish_request() else {
+            panic!("{case}: onboarding publishes an onboarding report");
+        };
+        assert!(
+            error.is_some_and(|error| error["Error"].is_string()),
+            "{case}: the report carries the error"
+        );
+    }
+    let steps = pending.steps();
+    let checks = steps.iter().filter(|step| **step == "CheckAccount").count();
+    assert_eq!(checks, 21, "the first check and 20 more, then NotReady");
+    let PublishRequest::Onboarding { error, .. } = pending.publish_request() else {
+        panic!("an onboarding report");
+    };
+    assert_eq!(
+        error.expect("an error")["Error"],
+        json!("Fabric.AccountNotReady")
+    );
+}
