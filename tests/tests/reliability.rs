@@ -130,6 +130,36 @@ fn statuses(report: &RunReport) -> BTreeMap<String, LocationStatus> {
     statuses
 }
 
+/// What each location's result says, keyed by location: its status, SSM's failure message and
+/// its targets' results (not the ids of this run's executions).
+fn outcomes(report: &RunReport) -> BTreeMap<String, serde_json::Value> {
+    report
+        .locations()
+        .map(|result| {
+            let outcome = serde_json::json!({
+                "status": result.status,
+                "failure_message": result.failure_message,
+                "targets": result.targets,
+            });
+            (result.location.to_string(), outcome)
+        })
+        .collect()
+}
+
+/// The locations whose child execution could not be read (a call that ran out of retries).
+fn unread(report: &RunReport) -> Vec<String> {
+    report
+        .locations()
+        .filter(|result| {
+            result
+                .failure_message
+                .as_deref()
+                .is_some_and(|message| message.contains("could not be read"))
+        })
+        .map(|result| format!("{}: {:?}", result.location, result.failure_message))
+        .collect()
+}
+
 async fn run(world: &World, run_id: &str, request: RunRequest) -> RunReport {
     let plan = fabric_tests::plan(&world.runs, &world.config, run_id, request).await;
     let planned = plan.planned_count() + plan.skipped.len();
@@ -168,6 +198,11 @@ async fn when_calls_are_throttled_then_a_run_ends_with_the_clean_runs_report() {
         statuses(&clean),
         "the same status for every location"
     );
+    assert_eq!(
+        outcomes(&throttled),
+        outcomes(&clean),
+        "the same failure messages and target results: no read ran out of retries"
+    );
     assert_eq!(clean.locations().len(), 60);
     let counts = clean.counts_by_status();
     assert!(
@@ -184,7 +219,8 @@ async fn when_calls_are_throttled_then_a_run_ends_with_the_clean_runs_report() {
         &serde_json::json!({
             "injected": "30% of calls throttled (Automation and forwarded), SSM TPS limits on",
             "locations_reported": throttled.locations().len(),
-            "statuses_equal_to_clean_run": true,
+            "outcomes_equal_to_clean_run": true,
+            "locations_unread": unread(&throttled).len(),
             "calls_retried": stats.throttled_total(),
             "retried_by_operation": stats.throttled,
             "seconds": elapsed.as_secs_f64(),
@@ -1006,6 +1042,13 @@ async fn when_a_run_covers_4000_locations_under_throttling_then_each_is_reported
     request.spec.target_locations[0].targets = None;
     let report = run(&world, "four-thousand", request).await;
     assert_eq!(statuses(&report).len(), 4000);
+    let unread = unread(&report);
+    assert!(
+        unread.is_empty(),
+        "no retry quota ran out: {} locations unread, e.g. {:?}",
+        unread.len(),
+        unread.first()
+    );
     let stats = world.stats();
     record_figures(
         "accounting-4000",
@@ -1013,6 +1056,7 @@ async fn when_a_run_covers_4000_locations_under_throttling_then_each_is_reported
             "injected": "30% throttling and SSM TPS limits",
             "locations_planned": 4000,
             "locations_reported": report.locations().len(),
+            "locations_unread": unread.len(),
             "calls_retried": stats.throttled_total(),
             "seconds": started.elapsed().as_secs_f64(),
         }),
