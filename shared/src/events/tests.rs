@@ -206,11 +206,23 @@ fn when_the_event_comes_from_an_unknown_source_then_it_is_unsupported() {
 
 #[test]
 fn when_an_event_is_larger_than_the_limit_then_it_is_refused_before_parsing() {
-    let huge = format!(
-        "{{\"manual\": {{\"requested_by\": \"{}\"}}}}",
-        "x".repeat(MAX_EVENT_BYTES)
-    );
-    assert!(matches!(expect_error(&huge), Error::TooLarge { .. }));
+    // Just over the limit, and a 10 MB event (what no Lambda payload can be, but a file given
+    // to `fabric trigger` can).
+    for filler in [MAX_EVENT_BYTES, 10 * 1024 * 1024] {
+        let huge = format!(
+            "{{\"manual\": {{\"requested_by\": \"{}\"}}}}",
+            "x".repeat(filler)
+        );
+        let error = expect_error(&huge);
+        assert!(
+            matches!(error, Error::TooLarge { size, limit: MAX_EVENT_BYTES, .. } if size == huge.len()),
+            "{error}"
+        );
+        assert!(
+            error.to_string().contains("more than the 1048576 bytes"),
+            "the message names the limit: {error}"
+        );
+    }
 }
 
 #[test]
