@@ -33,6 +33,11 @@ const START_RETRIES: u32 = 5;
 /// with its own 3 reads a second: the bound is the function's connections, not SSM.
 pub const COLLECT_CONCURRENCY: usize = 64;
 
+/// Said in a location's failure message when its child execution could not be read in its
+/// account (no credentials there, or a read that failed after its retries): the location keeps
+/// the status the parent's step gave it.
+pub const CHILD_UNREAD: &str = "the child's details could not be read";
+
 /// A call that was started.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StartedCall {
@@ -273,24 +278,14 @@ async fn location_result(
         failure_message: step.failure_message.clone(),
         ..base.clone()
     };
-    let automation = match locations
+    let read = match locations
         .automation_in(&location.account_id, &location.region)
         .await
     {
-        Ok(automation) => automation,
-        Err(error) => {
-            return LocationResult {
-                failure_message: Some(format!(
-                    "{} (the child's details could not be read: {error})",
-                    step.failure_message
-                        .as_deref()
-                        .unwrap_or("no failure reported")
-                )),
-                ..from_step
-            };
-        }
+        Ok(automation) => read_child(automation.as_ref(), &child_id).await,
+        Err(error) => Err(error),
     };
-    match read_child(automation.as_ref(), &child_id).await {
+    match read {
         Ok((state, targets)) => LocationResult {
             status: LocationStatus::Automation(state.status),
             failure_message: state.failure_message.or(from_step.failure_message),
@@ -300,7 +295,7 @@ async fn location_result(
         },
         Err(error) => LocationResult {
             failure_message: Some(format!(
-                "{} (the child's details could not be read: {error})",
+                "{} ({CHILD_UNREAD}: {error})",
                 step.failure_message
                     .as_deref()
                     .unwrap_or("no failure reported")

@@ -154,7 +154,7 @@ fn unread(report: &RunReport) -> Vec<String> {
             result
                 .failure_message
                 .as_deref()
-                .is_some_and(|message| message.contains("could not be read"))
+                .is_some_and(|message| message.contains(runs::CHILD_UNREAD))
         })
         .map(|result| format!("{}: {:?}", result.location, result.failure_message))
         .collect()
@@ -331,7 +331,7 @@ async fn when_assume_role_is_denied_in_one_account_then_its_locations_say_so_and
         let message = result.failure_message.clone().unwrap_or_default();
         if result.location.account_id == denied {
             assert!(
-                message.contains("could not be read") && message.contains("AccessDenied"),
+                message.contains(runs::CHILD_UNREAD) && message.contains("AccessDenied"),
                 "{}: {message}",
                 result.location
             );
