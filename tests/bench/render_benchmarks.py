@@ -19,6 +19,15 @@ def load(name):
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def measured(name):
+    """When the figures in `name` were written (a partial rerun leaves the others as they were)."""
+    path = FIGURES / name
+    if not path.exists():
+        return []
+    stamp = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.timezone.utc)
+    return [f"Measured {stamp:%Y-%m-%d %H:%M} UTC.", ""]
+
+
 def number(value, digits=2):
     if value is None:
         return "n/a"
@@ -166,7 +175,7 @@ def main():
         "# Benchmarks",
         "",
         "Every figure below was measured by one command, `scripts/bench`, which wrote this file "
-        f"({now:%Y-%m-%d %H:%M} UTC) on {machine()}. The machine is shared and noisy: B1 reports medians "
+        f"({now:%Y-%m-%d %H:%M} UTC; each section says when its figures were measured) on {machine()}. The machine is shared and noisy: B1 reports medians "
         "and ratios of interleaved runs; the others are single runs of minutes each, against the local stack "
         "(moto and the SSM Automation simulator, both on this machine).",
         "",
@@ -176,22 +185,27 @@ def main():
         "",
         "## B1: init and memory, Rust against Python",
         "",
+        *measured("b1.json"),
         *b1_section(b1),
         "",
         "## B2: fan-out",
         "",
+        *measured("b2.json"),
         *b2_section(b2),
         "",
         "## B3: onboarding at scale",
         "",
+        *measured("b3.json"),
         *b3_section(b3),
         "",
         "## B4: organization size",
         "",
+        *measured("b4.json"),
         *b4_section(b4),
         "",
         "## Zip sizes",
         "",
+        *measured("package.txt"),
         *sizes_section(package),
     ]
     if notes:
