@@ -27,6 +27,17 @@ pub fn workspace() -> PathBuf {
         .to_owned()
 }
 
+/// The Step Functions integration every Lambda task of the state machines uses.
+pub const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
+
+/// The text of `statemachines/<name>.asl.json`, placeholders and all.
+pub fn state_machine_text(name: &str) -> String {
+    let path = workspace()
+        .join("statemachines")
+        .join(format!("{name}.asl.json"));
+    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
 /// What the seeder made (its JSON summary).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Seed {

@@ -7,12 +7,11 @@
 
 #![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
 
-use fabric_tests::workspace;
+use fabric_tests::{LAMBDA_INVOKE, state_machine_text, workspace};
 use serde_json::Value;
 use std::collections::{BTreeSet, VecDeque};
 
 /// The service integrations the state machines use: no resource ARN, only the integration.
-const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
 const SQS_SEND: &str = "arn:aws:states:::sqs:sendMessage";
 
 const LAMBDA_TRANSIENT_ERRORS: [&str; 4] = [
@@ -23,10 +22,7 @@ const LAMBDA_TRANSIENT_ERRORS: [&str; 4] = [
 ];
 
 fn state_machine(name: &str) -> Value {
-    let path = workspace()
-        .join("statemachines")
-        .join(format!("{name}.asl.json"));
-    serde_json::from_str(&std::fs::read_to_string(&path).expect("readable")).expect("valid JSON")
+    serde_json::from_str(&state_machine_text(name)).expect("valid JSON")
 }
 
 /// Every state of a machine, Parallel branches included: (name, state).

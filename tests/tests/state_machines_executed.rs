@@ -17,12 +17,11 @@ use fabric::workflow::{
 };
 use fabric_simulator::engine::Settings;
 use fabric_simulator::stack::PrivateStack;
-use fabric_tests::{central_config, workspace};
+use fabric_tests::{LAMBDA_INVOKE, central_config, state_machine_text, workspace};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
 /// Where a stood-in step keeps what it was sent (`call`) and what it answers (`result`).
 const STAND_IN: &str = "stand_in";
 /// A failing step publishes to a topic that does not exist (`SNS.NotFoundException`), an
@@ -231,11 +230,7 @@ fn stood_in(
     failing: Option<&str>,
     queue_url: &str,
 ) -> String {
-    let path = workspace()
-        .join("statemachines")
-        .join(format!("{machine}.asl.json"));
-    let text = std::fs::read_to_string(&path).expect("readable");
-    let filled = fill_placeholders(&text, queue_url);
+    let filled = fill_placeholders(&state_machine_text(machine), queue_url);
     let mut definition: Value = serde_json::from_str(&filled).expect("valid JSON");
     stand_in_states(
         definition["States"].as_object_mut().expect("States"),
@@ -300,68 +295,85 @@ fn stand_in_states(
             states.insert(name, state);
             continue;
         }
-        let goes_on = |mut pass: Map<String, Value>| {
-            for key in ["Next", "End"] {
-                if let Some(value) = fields.get(key) {
-                    pass.insert(key.to_owned(), value.clone());
-                }
-            }
-            Value::Object(pass)
-        };
         if failing == Some(name.as_str()) {
-            let mut task = fields.clone();
-            task.insert("Resource".to_owned(), json!("arn:aws:states:::sns:publish"));
-            task.insert(
-                "Parameters".to_owned(),
-                json!({"TopicArn": MISSING_TOPIC, "Message": "stands in for a failing Lambda task"}),
-            );
-            task.remove("ResultSelector");
-            states.insert(name, Value::Object(task));
+            states.insert(name, failing_task(fields));
             continue;
         }
         let answer = answers
             .get(name.as_str())
             .unwrap_or_else(|| panic!("no answer for the Lambda task {name}"));
-        let selector = fields.get("ResultSelector").map_or_else(
-            || json!({"Payload.$": format!("$.{STAND_IN}.result.Payload")}),
-            |selector| {
-                let mut rewritten = Map::new();
-                for (key, value) in selector.as_object().expect("ResultSelector") {
-                    let value = match value.as_str() {
-                        Some(path) if key.ends_with(".$") && path.starts_with("$.") => {
-                            json!(format!("$.{STAND_IN}.result.{}", &path[2..]))
-                        }
-                        _ => value.clone(),
-                    };
-                    rewritten.insert(key.clone(), value);
-                }
-                Value::Object(rewritten)
-            },
-        );
-        let call = json!({
-            "Type": "Pass",
-            "Parameters": fields["Parameters"],
-            "ResultPath": format!("$.{STAND_IN}.call"),
-            "Next": format!("{name} answers"),
-        });
-        let answers_state = json!({
-            "Type": "Pass",
-            "Result": {"Payload": answer},
-            "ResultPath": format!("$.{STAND_IN}.result"),
-            "Next": format!("{name} goes on"),
-        });
-        let mut select = Map::new();
-        select.insert("Type".to_owned(), json!("Pass"));
-        select.insert("Parameters".to_owned(), selector);
-        select.insert(
-            "ResultPath".to_owned(),
-            fields.get("ResultPath").cloned().unwrap_or(json!("$")),
-        );
-        let select = goes_on(select);
-        states.insert(format!("{name} answers"), answers_state);
-        states.insert(format!("{name} goes on"), select);
-        states.insert(name, call);
+        for (stand_in_name, stand_in) in stand_ins(&name, fields, answer) {
+            states.insert(stand_in_name, stand_in);
+        }
     }
+}
+
+/// The Lambda task `fields` made to fail (a publish to a topic that does not exist), with its
+/// own `Retry`, `Catch`, `ResultPath` and `Next`.
+fn failing_task(fields: &Map<String, Value>) -> Value {
+    let mut task = fields.clone();
+    task.insert("Resource".to_owned(), json!("arn:aws:states:::sns:publish"));
+    task.insert(
+        "Parameters".to_owned(),
+        json!({"TopicArn": MISSING_TOPIC, "Message": "stands in for a failing Lambda task"}),
+    );
+    task.remove("ResultSelector");
+    Value::Object(task)
+}
+
+/// The three Pass states that stand in for the Lambda task `name` (see [`stood_in`]): the
+/// first keeps the task's name, so the state machine reaches them as it reached the task.
+fn stand_ins(name: &str, fields: &Map<String, Value>, answer: &Value) -> [(String, Value); 3] {
+    let result = format!("$.{STAND_IN}.result");
+    let selector = fields.get("ResultSelector").map_or_else(
+        || json!({"Payload.$": format!("{result}.Payload")}),
+        |selector| {
+            let mut rewritten = Map::new();
+            for (key, value) in selector.as_object().expect("ResultSelector") {
+                let value = match value.as_str() {
+                    Some(path) if key.ends_with(".$") && path.starts_with("$.") => {
+                        json!(format!("{result}.{}", &path[2..]))
+                    }
+                    _ => value.clone(),
+                };
+                rewritten.insert(key.clone(), value);
+            }
+            Value::Object(rewritten)
+        },
+    );
+    let mut goes_on = Map::new();
+    goes_on.insert("Type".to_owned(), json!("Pass"));
+    goes_on.insert("Parameters".to_owned(), selector);
+    goes_on.insert(
+        "ResultPath".to_owned(),
+        fields.get("ResultPath").cloned().unwrap_or(json!("$")),
+    );
+    for key in ["Next", "End"] {
+        if let Some(value) = fields.get(key) {
+            goes_on.insert(key.to_owned(), value.clone());
+        }
+    }
+    [
+        (
+            name.to_owned(),
+            json!({
+                "Type": "Pass",
+                "Parameters": fields["Parameters"],
+                "ResultPath": format!("$.{STAND_IN}.call"),
+                "Next": format!("{name} answers"),
+            }),
+        ),
+        (
+            format!("{name} answers"),
+            json!({
+                "Type": "Pass",
+                "Result": {"Payload": answer},
+                "ResultPath": result,
+                "Next": format!("{name} goes on"),
+            }),
+        ),
+        (format!("{name} goes on"), Value::Object(goes_on)),
+    ]
 }
 
 fn answer<T: serde::Serialize>(value: &T) -> Value {
