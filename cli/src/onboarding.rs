@@ -1,14 +1,19 @@
-//! `fabric onboard`, `offboard` and `reconcile`: onboarding from the command line with the
-//! same steps, in the same order, as the onboarding state machine (check the account, share
-//! documents and deploy the role, publish the report).
+//! `fabric onboard`, `offboard` and `reconcile`: onboarding from the command line by the local
+//! driver (`fabric::driver::onboarding`), which walks the onboarding state machine's graph over
+//! the same steps the deployed functions call (check the account, share documents and deploy
+//! the role, publish the report).
 
 use crate::Failure;
 use fabric::aws::{OnboardingServices, RunServices};
 use fabric::config::Config;
+use fabric::driver::{self, End, Timing};
 use fabric::model::{AccountId, OnboardingAction, OnboardingReport, RoleOutcome, ShareOutcome};
 use fabric::onboarding;
+use fabric::steps::onboarding::DRY_RUN_NOT_STORED;
+use fabric::workflow::OnboardingInput;
 use std::io::Write;
 use std::path::Path;
+use std::time::Duration;
 
 fn other(what: impl std::fmt::Display) -> Failure {
     Failure::Other(what.to_string())
@@ -25,84 +30,81 @@ pub(crate) fn onboard(
 ) -> Result<(), Failure> {
     let config = Config::load(config)?;
     let account = AccountId::new(account)?;
+    onboarding::onboardable(&config, &account, action)?;
     let key = fabric::events::IdempotencyKey::derive(
         "cli",
         Some(account.as_str()),
         &chrono::Utc::now().to_rfc3339(),
     );
+    let input = OnboardingInput {
+        account_id: account,
+        action,
+        trigger_key: key.to_string(),
+        dry_run,
+    };
     tokio::runtime::Runtime::new()
         .map_err(other)?
-        .block_on(carry_out(
-            &config,
-            &account,
-            action,
-            key.as_str(),
-            dry_run,
-            json,
-            out,
-        ))
+        .block_on(carry_out(&config, input, json, out))
 }
 
-/// Onboards or offboards `account` as the state machine does, then stores and publishes the
-/// report (unless a dry run).
+/// How long the command line waits between two readiness checks of a new account.
+const READINESS_WAIT: Duration = Duration::from_secs(3);
+
+/// Onboards or offboards `input`'s account through the local driver, as the onboarding state
+/// machine does, then prints the report (stored and published unless a dry run).
 pub(crate) async fn carry_out(
     config: &Config,
-    account: &AccountId,
-    action: OnboardingAction,
-    trigger_key: &str,
-    dry_run: bool,
+    input: OnboardingInput,
     json: bool,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     let sdk = fabric::aws::sdk_config().await;
     let services = OnboardingServices::new(&sdk, config);
-    for step in &onboarding::ONBOARDING_STEPS[..3] {
-        if !json {
-            writeln!(out, "==> {step}").map_err(other)?;
-        }
-    }
-    let report = onboarding::onboard(
-        &services.directory,
-        &services.documents,
-        &services.roles,
-        config,
-        account,
-        action,
-        trigger_key,
-        dry_run,
-    )
-    .await?;
-    let published = if dry_run {
-        None
-    } else {
-        if !json {
-            writeln!(out, "==> {}", onboarding::ONBOARDING_STEPS[3]).map_err(other)?;
-        }
-        let reports = RunServices::new(&sdk, config)?;
-        Some(
-            fabric::report::publish_onboarding(
-                &report,
-                &reports.store,
-                reports.notifier(),
-                chrono::Utc::now(),
-            )
-            .await?,
-        )
+    let reports = RunServices::new(&sdk, config)?;
+    let timing = Timing {
+        wait: READINESS_WAIT,
+        retry_interval: Duration::from_secs(1),
+        timeout: None,
     };
+    let account = input.account_id.clone();
+    let outcome = if json {
+        driver::onboarding::carry_out(
+            &services.ports(config),
+            reports.ports(config).reports(),
+            input,
+            timing,
+            &mut (),
+        )
+        .await?
+    } else {
+        let mut printer = crate::runs::Printer::new(&mut *out);
+        driver::onboarding::carry_out(
+            &services.ports(config),
+            reports.ports(config).reports(),
+            input,
+            timing,
+            &mut printer,
+        )
+        .await?
+    };
+    let report = &outcome.report;
     if json {
         return writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&report).map_err(other)?
+            serde_json::to_string_pretty(report).map_err(other)?
         )
         .map_err(other);
     }
-    print_report(&report, out).map_err(other)?;
-    match published {
-        Some(published) => writeln!(out, "\nreport: {}", published.report_uri).map_err(other)?,
-        None => writeln!(out, "\ndry run: nothing was changed").map_err(other)?,
+    print_report(report, out).map_err(other)?;
+    match &outcome.published {
+        Some(published) if published.report != DRY_RUN_NOT_STORED => {
+            writeln!(out, "\nreport: {}", published.report).map_err(other)?;
+        }
+        Some(_) => writeln!(out, "\ndry run: nothing was changed").map_err(other)?,
+        None => writeln!(out, "\nthe report could not be published").map_err(other)?,
     }
-    if report.succeeded() {
+    if report.succeeded() && matches!(outcome.end, End::Succeeded(_)) {
         Ok(())
     } else {
         Err(other(format!(

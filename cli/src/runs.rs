@@ -1,15 +1,18 @@
 //! `fabric plan`, `run`, `trigger`, `status` and `report`: a run carried out from the command
-//! line with the same steps, in the same order, as the multi-location run state machine
-//! (plan, start wave, track until done, collect, gate, ..., publish), against whatever AWS the
+//! line by the local driver (`fabric::driver::run`), which walks the multi-location run state
+//! machine's graph over the same steps the deployed functions call, against whatever AWS the
 //! environment points at (the local stack by default in this project).
 
 use crate::Failure;
 use fabric::aws::RunServices;
 use fabric::config::Config;
-use fabric::events::{IdempotencyKey, TriggerEvent};
+use fabric::driver::{self, End, Event, Observer, Timing};
+use fabric::events::TriggerEvent;
 use fabric::model::{LocationStatus, RunRequest, RunTrigger};
 use fabric::plan::{PlanContext, RunPlan, plan_run};
-use fabric::runs::{self, Delivery, RUN_STEPS, RunState, START_PACING};
+use fabric::runs::{self, RunState};
+use fabric::steps::onboarding::{AccountEventAction, account_event_action};
+use fabric::workflow::TriggerDelivery;
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -38,15 +41,20 @@ async fn services(config: &Config) -> Result<RunServices, Failure> {
     Ok(RunServices::new(&sdk, config)?)
 }
 
+fn requested_by() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "fabric-cli".to_owned())
+}
+
 fn manual_request(config: &Config, profile: &str) -> Result<RunRequest, Failure> {
     let spec = config
         .profile(profile)
         .ok_or_else(|| Failure::BadInput(format!("the config has no run profile {profile:?}")))?;
-    let requested_by = std::env::var("USER").unwrap_or_else(|_| "fabric-cli".to_owned());
     Ok(RunRequest {
         profile: Some(profile.to_owned()),
         spec: spec.clone(),
-        trigger: RunTrigger::Manual { requested_by },
+        trigger: RunTrigger::Manual {
+            requested_by: requested_by(),
+        },
     })
 }
 
@@ -122,7 +130,8 @@ pub(crate) fn plan(
     })
 }
 
-/// `fabric run PROFILE`.
+/// `fabric run PROFILE`: a manual run input for the profile, carried out as the run state
+/// machine carries out its trigger (`--dry-run`: planned and previewed by SSM).
 pub(crate) fn run(
     config: &Path,
     profile: &str,
@@ -132,13 +141,32 @@ pub(crate) fn run(
 ) -> Result<(), Failure> {
     let config = Config::load(config)?;
     let request = manual_request(&config, profile)?;
-    let now = chrono::Utc::now().to_rfc3339();
-    let run_id =
-        IdempotencyKey::derive("run", Some(profile), &format!("{profile}|{now}")).to_string();
-    runtime()?.block_on(carry_out(&config, run_id, request, dry_run, follow, out))
+    if !dry_run {
+        needs_wait(&request, follow)?;
+    }
+    let trigger = serde_json::json!({ "manual": {
+        "requested_by": requested_by(),
+        "request_id": chrono::Utc::now().to_rfc3339(),
+        "profile": profile,
+        "dry_run": dry_run,
+    }});
+    runtime()?.block_on(drive(&config, trigger, follow, out))
 }
 
-/// `fabric trigger EVENT`: what the start-run function does with an event, then the run.
+/// A run of several waves needs a workflow to the end: each wave waits on the one before.
+fn needs_wait(request: &RunRequest, follow: Follow) -> Result<(), Failure> {
+    if request.spec.waves.len() > 1 && !follow.wait {
+        return Err(Failure::BadInput(format!(
+            "this run has {} waves, and each waits on the one before: add --wait (or start it through the state machine)",
+            request.spec.waves.len()
+        )));
+    }
+    Ok(())
+}
+
+/// `fabric trigger EVENT`: what the deployed fabric does with an event: a run trigger carried
+/// out as the run state machine does, an account event as `account-events` and the onboarding
+/// state machine do.
 pub(crate) fn trigger(
     config: &Path,
     event: &Path,
@@ -148,7 +176,12 @@ pub(crate) fn trigger(
 ) -> Result<(), Failure> {
     let config = Config::load(config)?;
     let bytes = crate::explain::read_input(event)?;
-    let event = TriggerEvent::from_slice(&bytes)?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|error| {
+        Failure::from(fabric::Error::MalformedEvent {
+            problem: error.to_string(),
+        })
+    })?;
+    let event = TriggerEvent::from_value(&value)?;
     let Some(request) = runs::run_request_for(&event.trigger, &config)? else {
         return account_event(&config, &event, dry_run, out);
     };
@@ -158,125 +191,188 @@ pub(crate) fn trigger(
         event.idempotency_key, event.idempotency_key
     )
     .map_err(other)?;
-    runtime()?.block_on(carry_out(
-        &config,
-        event.idempotency_key.to_string(),
-        request,
-        dry_run,
-        follow,
-        out,
-    ))
+    runtime()?.block_on(async {
+        if dry_run {
+            return preview_run(&config, event.idempotency_key.as_str(), request, out).await;
+        }
+        needs_wait(&request, follow)?;
+        drive(&config, value, follow, out).await
+    })
 }
 
-async fn carry_out(
+/// Carries `trigger` out through the local driver, printing each step, then the report.
+async fn drive(
     config: &Config,
-    run_id: String,
-    request: RunRequest,
-    dry_run: bool,
+    trigger: serde_json::Value,
     follow: Follow,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     let services = services(config).await?;
-    let [
-        start_run,
-        track_run,
-        collect_call,
-        collect_results,
-        start_next_wave,
-        publish_report,
-    ] = RUN_STEPS
-    else {
-        return Err(other(
-            "the run's steps are not the six the state machine has",
-        ));
+    let ports = services.ports(config);
+    let delivery = TriggerDelivery {
+        trigger,
+        execution: format!(
+            "fabric-cli:{}:{}",
+            std::process::id(),
+            chrono::Utc::now().timestamp_millis()
+        ),
     };
-    step(out, start_run)?;
-    if dry_run {
-        return preview_run(config, &services, &run_id, request, out).await;
-    }
-    if request.spec.waves.len() > 1 && !follow.wait {
-        return Err(Failure::BadInput(format!(
-            "this run has {} waves, and each waits on the one before: add --wait (or start it through the state machine)",
-            request.spec.waves.len()
-        )));
-    }
-    let Some(mut state) = deliver(config, &services, run_id, request, out).await? else {
-        return Ok(());
+    let timing = Timing {
+        wait: follow.interval,
+        retry_interval: Duration::from_secs(1),
+        timeout: Some(follow.timeout),
     };
-    let plan = &state.plan;
-    writeln!(
-        out,
-        "  run {}: {} locations planned, {} skipped",
-        plan.run_id,
-        plan.planned_count(),
-        plan.skipped.len()
-    )
-    .map_err(other)?;
-    start_next(&services, &mut state, out).await?;
-    if !follow.wait {
-        return writeln!(
+    let until = if follow.wait {
+        driver::run::Follow::ToTheEnd
+    } else {
+        driver::run::Follow::UntilStarted
+    };
+    let mut printer = Printer::new(out);
+    let outcome = driver::run::carry_out(&ports, delivery, timing, until, &mut printer).await?;
+    let out = printer.out;
+    let run_id = outcome.run_id().map(ToOwned::to_owned);
+    let reason = outcome.accepted.as_ref().and_then(|a| a.reason.clone());
+    match (&outcome.end, run_id) {
+        (End::Succeeded(_), None) => {
+            writeln!(out, "  {}", reason.unwrap_or_default()).map_err(other)
+        }
+        (End::Detached, Some(run_id)) => {
+            writeln!(out, "started; follow it with `fabric status {run_id}`").map_err(other)
+        }
+        (End::TimedOut, Some(run_id)) => Err(other(format!(
+            "run {run_id} has not ended after {} s: follow it with `fabric status {run_id}`",
+            follow.timeout.as_secs()
+        ))),
+        (End::Succeeded(_) | End::Failed { .. }, Some(run_id)) => {
+            let state = RunState::load(&services.store, &run_id).await?;
+            let report = state
+                .report(&services.automation, &services.locations, &services.store)
+                .await?;
+            print_report(&report, out).map_err(other)?;
+            if let Some(published) = &outcome.published {
+                writeln!(
+                    out,
+                    "\nreport: {}{}",
+                    published.report,
+                    published
+                        .message_id
+                        .as_ref()
+                        .map(|id| format!(" (published, SNS message {id})"))
+                        .unwrap_or_default()
+                )
+                .map_err(other)?;
+            }
+            match (&outcome.end, &outcome.error) {
+                (End::Succeeded(_), _) => Ok(()),
+                (_, Some(error)) => Err(other(format!("run {run_id} failed: {error}"))),
+                (_, None) => Err(other(format!("run {run_id}: its report was not published"))),
+            }
+        }
+        (end, _) => Err(other(format!(
+            "the run did not start ({end:?}): {}",
+            outcome
+                .error
+                .map_or_else(|| "no error was reported".to_owned(), |e| e.to_string())
+        ))),
+    }
+}
+
+/// Prints a workflow's progress: each step once as it is entered, what it answered, and the
+/// locations by status whenever they change.
+pub(crate) struct Printer<'w, W: Write> {
+    out: &'w mut W,
+    began: Instant,
+    last_state: &'static str,
+    last_counts: String,
+    failed: Option<std::io::Error>,
+}
+
+impl<'w, W: Write> Printer<'w, W> {
+    pub(crate) fn new(out: &'w mut W) -> Self {
+        Self {
             out,
-            "started; follow it with `fabric status {}`",
-            state.plan.run_id
-        )
-        .map_err(other);
-    }
-    loop {
-        step(out, track_run)?;
-        track(&services, &state, follow, out).await?;
-        collect_calls(&services, &state, collect_call, out).await?;
-        step(out, collect_results)?;
-        let report = state
-            .report(&services.automation, &services.locations, &services.store)
-            .await?;
-        if state.next_wave >= state.plan.waves.len() {
-            break;
+            began: Instant::now(),
+            last_state: "",
+            last_counts: String::new(),
+            failed: None,
         }
-        if let Err(reason) = runs::gate(&report, &state.plan, state.next_wave - 1) {
-            writeln!(out, "  gate: {reason}").map_err(other)?;
-            state.stopped = Some(reason);
-            state.save(&services.store).await?;
-            break;
-        }
-        writeln!(out, "  gate passed").map_err(other)?;
-        step(out, start_next_wave)?;
-        start_next(&services, &mut state, out).await?;
     }
-    step(out, publish_report)?;
-    let report = state
-        .report(&services.automation, &services.locations, &services.store)
-        .await?;
-    let published = fabric::report::publish_run(
-        &report,
-        &services.store,
-        services.notifier(),
-        chrono::Utc::now(),
-    )
-    .await?;
-    state.report_uri = Some(published.report_uri.clone());
-    state.save(&services.store).await?;
-    print_report(&report, out).map_err(other)?;
-    writeln!(
-        out,
-        "\nreport: {}{}",
-        published.report_uri,
-        published
-            .message_id
-            .map(|id| format!(" (published, SNS message {id})"))
-            .unwrap_or_default()
-    )
-    .map_err(other)
+
+    fn line(&mut self, line: &str) {
+        if let Err(error) = writeln!(self.out, "{line}") {
+            self.failed.get_or_insert(error);
+        }
+    }
+}
+
+impl<W: Write> Observer for Printer<'_, W> {
+    fn on(&mut self, event: Event<'_>) {
+        match event {
+            Event::Entered(state) => {
+                let quiet = state == "Prepare"
+                    || state.starts_with("Wait")
+                    || driver::run::GRAPH.is_choice(state)
+                    || driver::onboarding::GRAPH.is_choice(state);
+                if !quiet && state != self.last_state {
+                    self.line(&format!("==> {state}"));
+                }
+                if !quiet {
+                    self.last_state = state;
+                }
+            }
+            Event::RunStarted(started) => match (&started.wave, &started.run_id) {
+                (Some(wave), _) => self.line(&format!(
+                    "  wave {}: {} calls started, {} locations",
+                    wave.name,
+                    wave.calls.len(),
+                    started.locations
+                )),
+                (None, Some(run_id)) => self.line(&format!(
+                    "  run {run_id}: {} locations planned",
+                    started.locations
+                )),
+                (None, None) => {}
+            },
+            Event::Tracked(tracked) => {
+                let counts = tracked
+                    .counts
+                    .iter()
+                    .map(|(status, count)| format!("{status} {count}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if counts != self.last_counts {
+                    let elapsed = self.began.elapsed().as_secs_f64();
+                    self.line(&format!("  [{elapsed:>4.0}s] {counts}"));
+                    self.last_counts = counts;
+                }
+            }
+            Event::CallCollected {
+                execution_id,
+                collected,
+            } => self.line(&format!("  {collected} locations of {execution_id}")),
+            Event::Readiness(readiness) => {
+                self.line(&format!("  account status: {}", readiness.status));
+            }
+            Event::Caught { state, error } => self.line(&format!("  {state} failed: {error}")),
+            Event::Undelivered(data) => {
+                self.line(&format!(
+                    "  the report could not be published; the workflow's state: {data}"
+                ));
+            }
+            Event::Collected(_) | Event::Published(_) => {}
+        }
+    }
 }
 
 /// A dry run: the plan printed and SSM's preview of it; nothing starts.
 async fn preview_run(
     config: &Config,
-    services: &RunServices,
     run_id: &str,
     request: RunRequest,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
-    let plan = make_plan(config, services, run_id, request).await?;
+    let services = services(config).await?;
+    let plan = make_plan(config, &services, run_id, request).await?;
     print_plan(&plan, false, out).map_err(other)?;
     let preview = runs::preview(&services.automation, &plan).await?;
     writeln!(
@@ -287,131 +383,6 @@ async fn preview_run(
         preview.targets
     )
     .map_err(other)
-}
-
-/// The `StartRun` step's delivery check: this process becomes the run's workflow, unless an
-/// earlier delivery of the same trigger owns the run (then nothing starts, and `None`).
-async fn deliver(
-    config: &Config,
-    services: &RunServices,
-    run_id: String,
-    request: RunRequest,
-    out: &mut impl Write,
-) -> Result<Option<RunState>, Failure> {
-    let context = PlanContext {
-        default_regions: &config.regions,
-    };
-    let owner = format!(
-        "fabric-cli:{}:{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_millis()
-    );
-    let delivery = runs::accept_delivery(
-        &run_id,
-        request,
-        &owner,
-        &services.directory,
-        &context,
-        &services.store,
-    )
-    .await?;
-    match delivery {
-        Delivery::Start(state) => Ok(Some(*state)),
-        Delivery::Duplicate { run_id, owner } => {
-            writeln!(
-                out,
-                "  run {run_id} was started by an earlier delivery of this trigger ({}): nothing started; follow it with `fabric status {run_id}`",
-                owner.as_deref().unwrap_or("unknown workflow")
-            )
-            .map_err(other)?;
-            Ok(None)
-        }
-    }
-}
-
-/// The `CollectCall` step for each call of the latest wave: its locations' results kept.
-async fn collect_calls(
-    services: &RunServices,
-    state: &RunState,
-    name: &str,
-    out: &mut impl Write,
-) -> Result<(), Failure> {
-    let wave = &state.plan.waves[state.next_wave - 1].name;
-    for call in state.started.iter().filter(|call| &call.wave == wave) {
-        step(out, name)?;
-        let collected = state
-            .collect_call(
-                &call.execution_id,
-                &services.automation,
-                &services.locations,
-                &services.store,
-            )
-            .await?;
-        writeln!(out, "  {collected} locations of {}", call.execution_id).map_err(other)?;
-    }
-    Ok(())
-}
-
-/// Starts the run's next wave and saves its state (before and after, as start-run does).
-async fn start_next(
-    services: &RunServices,
-    state: &mut RunState,
-    out: &mut impl Write,
-) -> Result<(), Failure> {
-    let wave = state.next_wave;
-    state.save(&services.store).await?;
-    let started = runs::start_wave(&services.automation, &state.plan, wave, START_PACING).await?;
-    writeln!(
-        out,
-        "  wave {}: {} calls started",
-        state.plan.waves[wave].name,
-        started.len()
-    )
-    .map_err(other)?;
-    state.started.extend(started);
-    state.next_wave += 1;
-    state.save(&services.store).await?;
-    Ok(())
-}
-
-fn step(out: &mut impl Write, name: &str) -> Result<(), Failure> {
-    writeln!(out, "==> {name}").map_err(other)
-}
-
-/// Polls until every started parent has ended, printing the locations by status.
-async fn track(
-    services: &RunServices,
-    state: &RunState,
-    follow: Follow,
-    out: &mut impl Write,
-) -> Result<(), Failure> {
-    let started = Instant::now();
-    let mut last = String::new();
-    loop {
-        let progress = runs::progress(&services.automation, &state.started).await?;
-        let line = progress
-            .counts
-            .iter()
-            .map(|(status, count)| format!("{status} {count}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        if line != last {
-            writeln!(out, "  [{:>4.0}s] {line}", started.elapsed().as_secs_f64()).map_err(other)?;
-            last = line;
-        }
-        if progress.done {
-            return Ok(());
-        }
-        if started.elapsed() > follow.timeout {
-            return Err(other(format!(
-                "run {} has not ended after {} s: follow it with `fabric status {}`",
-                state.plan.run_id,
-                follow.timeout.as_secs(),
-                state.plan.run_id
-            )));
-        }
-        tokio::time::sleep(follow.interval).await;
-    }
 }
 
 /// The report as a table: one line per location.
@@ -537,44 +508,29 @@ pub(crate) fn report(
     })
 }
 
-/// What the account-events function and the onboarding state machine do with an account
-/// event: onboard an account that joined, offboard one that left, nothing for the rest.
+/// What `account-events` and the onboarding state machine do with an account event: onboard
+/// an account that joined, offboard one that left, report a failed creation, nothing for the
+/// rest (the central account included).
 fn account_event(
     config: &Config,
     event: &TriggerEvent,
     dry_run: bool,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
-    let Some((account, action)) = fabric::onboarding::onboarding_action(&event.trigger) else {
-        let value = serde_json::to_value(&event.trigger).unwrap_or_default();
-        let reason = value["reason"]
-            .as_str()
-            .map(|r| format!(": {r}"))
-            .unwrap_or_default();
-        return writeln!(
-            out,
-            "{}: nothing to do{reason}",
-            value["trigger"].as_str().unwrap_or("event")
-        )
-        .map_err(other_failure);
-    };
-    writeln!(
-        out,
-        "{:?} {account} (key {})",
-        action, event.idempotency_key
-    )
-    .map_err(other_failure)?;
-    runtime()?.block_on(crate::onboarding::carry_out(
-        config,
-        &account,
-        action,
-        event.idempotency_key.as_str(),
-        dry_run,
-        false,
-        out,
-    ))
-}
-
-fn other_failure(error: std::io::Error) -> Failure {
-    other(error)
+    match account_event_action(config, event) {
+        AccountEventAction::Nothing(reason) => writeln!(out, "{reason}").map_err(other),
+        AccountEventAction::ReportFailure(notification) => {
+            writeln!(out, "{}\n{}", notification.subject, notification.message).map_err(other)
+        }
+        AccountEventAction::Onboard(mut input) => {
+            input.dry_run = dry_run;
+            writeln!(
+                out,
+                "{:?} {} (key {})",
+                input.action, input.account_id, event.idempotency_key
+            )
+            .map_err(other)?;
+            runtime()?.block_on(crate::onboarding::carry_out(config, input, false, out))
+        }
+    }
 }

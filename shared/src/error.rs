@@ -91,10 +91,54 @@ pub enum Error {
         retryable: bool,
     },
 
-    /// A run cannot be planned or carried out as asked (an unknown profile, nothing to run...).
+    /// Something the caller named does not exist: a run profile, a run, a started call.
+    #[error("{what} {name:?} does not exist{}", hint.as_deref().map(|hint| format!(": {hint}")).unwrap_or_default())]
+    NotFound {
+        /// What was looked for ("run profile", "run", "started call").
+        what: &'static str,
+        /// The name it was looked for by, shortened when long.
+        name: String,
+        /// What to do instead, when there is advice to give.
+        hint: Option<String>,
+    },
+
+    /// A run cannot be carried out as asked: the request is valid, but what it resolves to is
+    /// not (a target location without Regions, SSM refusing a preview).
     #[error("cannot run: {problem}")]
-    Run {
+    Unrunnable {
         /// What is wrong.
+        problem: String,
+    },
+
+    /// An account the fabric must not onboard or offboard: the central account, or one that is
+    /// not an active member.
+    #[error("account {account} cannot be {action}: {reason}")]
+    NotOnboardable {
+        /// The account.
+        account: String,
+        /// "onboarded" or "offboarded".
+        action: &'static str,
+        /// Why not.
+        reason: String,
+    },
+
+    /// Stored state exists but cannot be read back (a run's state written by another version,
+    /// or damaged). Nothing re-plans over it: look at the object, then delete or repair it.
+    #[error(
+        "the stored state at {key} cannot be read: {problem}; inspect or delete it, it is never overwritten"
+    )]
+    CorruptState {
+        /// Where the state is stored.
+        key: String,
+        /// What the parser said.
+        problem: String,
+    },
+
+    /// A fault of the fabric itself (a value it made that it cannot serialize, an SDK builder
+    /// refusing what the fabric built): not the caller's doing, and worth a bug report.
+    #[error("internal error: {problem}")]
+    Internal {
+        /// What failed.
         problem: String,
     },
 
@@ -127,7 +171,11 @@ impl Error {
                 retryable: true, ..
             } => "Fabric.Retryable",
             Self::Aws { .. } => "Fabric.Aws",
-            Self::Run { .. } => "Fabric.Run",
+            Self::NotFound { .. } => "Fabric.NotFound",
+            Self::Unrunnable { .. } => "Fabric.Unrunnable",
+            Self::NotOnboardable { .. } => "Fabric.NotOnboardable",
+            Self::CorruptState { .. } => "Fabric.CorruptState",
+            Self::Internal { .. } => "Fabric.Internal",
         }
     }
 
@@ -152,8 +200,11 @@ impl Error {
             | Self::TooLarge { .. }
             // The user named a file that cannot be read.
             | Self::Read { .. }
-            | Self::Run { .. } => true,
-            Self::Aws { .. } => false,
+            // The caller named a profile, run or call that is not there.
+            | Self::NotFound { .. }
+            | Self::Unrunnable { .. }
+            | Self::NotOnboardable { .. } => true,
+            Self::Aws { .. } | Self::CorruptState { .. } | Self::Internal { .. } => false,
         }
     }
 
@@ -166,6 +217,22 @@ impl Error {
                 ..
             }
         )
+    }
+
+    /// An [`Error::Internal`] for a value the fabric made and could not serialize.
+    pub(crate) fn unserializable(what: &str, error: &serde_json::Error) -> Self {
+        Self::Internal {
+            problem: format!("{what} cannot be written as JSON: {error}"),
+        }
+    }
+
+    /// An [`Error::NotFound`] whose name is shortened when long.
+    pub(crate) fn not_found(what: &'static str, name: &str, hint: Option<String>) -> Self {
+        Self::NotFound {
+            what,
+            name: shown(name),
+            hint,
+        }
     }
 
     /// An [`Error::InvalidValue`] that repeats at most the first characters of `value`.

@@ -4,20 +4,25 @@
 //! The flow the modules follow: [`events`] turn what AWS sends into a [`events::Trigger`];
 //! [`config`] says what to share, where, and which runbooks make up a run profile; [`plan`]
 //! resolves a run into locations; [`runs`] starts, follows and collects it; [`report`] stores
-//! and publishes the result. [`model`] holds the values all of them speak in, [`ports`] what
+//! and publishes the result. [`steps`] are the state machines' tasks over them, one function
+//! each, and [`driver`] walks the state machines' graphs over those steps locally. [`model`] holds the values all of them speak in, [`ports`] what
 //! they need from AWS, and [`aws`] the adapters that provide it.
 #![deny(missing_docs)]
 
 pub mod aws;
 pub mod config;
+pub mod driver;
 pub mod error;
 pub mod events;
+#[cfg(any(test, feature = "fakes"))]
+pub mod fakes;
 pub mod model;
 pub mod onboarding;
 pub mod plan;
 pub mod ports;
 pub mod report;
 pub mod runs;
+pub mod steps;
 pub mod workflow;
 
 pub use error::{Error, Result};

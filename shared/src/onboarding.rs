@@ -6,8 +6,7 @@
 
 use crate::config::{Config, DocumentSelector, PermissionModel};
 use crate::model::{
-    AccountId, DocumentName, DocumentShare, OnboardingAction, OnboardingReport, Region,
-    RoleOutcome, ShareOutcome,
+    AccountId, DocumentName, DocumentShare, OnboardingAction, Region, RoleOutcome, ShareOutcome,
 };
 use crate::ports::{AccountStatus, Directory, Documents, Roles};
 use crate::{Error, Result};
@@ -16,15 +15,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// SSM's limit on the accounts a private document may be shared with.
 pub const MAX_SHARED_ACCOUNTS: usize = 1000;
-
-/// The steps of onboarding, in the order the onboarding state machine runs them (share and
-/// deploy run side by side there, in this order here).
-pub const ONBOARDING_STEPS: &[&str] = &[
-    "CheckAccount",
-    "ShareDocuments",
-    "DeployRole",
-    "PublishReport",
-];
 
 /// What onboarding does for a trigger: onboard an account that joined, offboard one that left;
 /// nothing (`None`) for every other trigger (pending, failed, moved, ignored, runs).
@@ -216,61 +206,21 @@ pub async fn deploy_role(
     }
 }
 
-/// Onboards (or offboards) one account: checks it, then shares and deploys side by side.
-#[allow(clippy::too_many_arguments)]
-pub async fn onboard(
-    directory: &dyn Directory,
-    documents: &dyn Documents,
-    roles: &dyn Roles,
-    config: &Config,
-    account: &AccountId,
-    action: OnboardingAction,
-    trigger_key: &str,
-    dry_run: bool,
-) -> Result<OnboardingReport> {
+/// Refuses to onboard or offboard the central account: it owns the documents and the fabric
+/// never targets it, whatever an event, a run input or a person asks.
+pub fn onboardable(config: &Config, account: &AccountId, action: OnboardingAction) -> Result<()> {
     if account == &config.central_account {
-        return Err(Error::Run {
-            problem: format!(
-                "{account} is the central account: it owns the documents and needs no onboarding"
-            ),
+        return Err(Error::NotOnboardable {
+            account: account.to_string(),
+            action: match action {
+                OnboardingAction::Onboard => "onboarded",
+                OnboardingAction::Offboard => "offboarded",
+            },
+            reason: "it is the central account, which owns the documents and is never a target"
+                .to_owned(),
         });
     }
-    if action == OnboardingAction::Onboard {
-        match directory.account(account).await? {
-            Some(member) if member.status == AccountStatus::Active => {}
-            Some(member) => {
-                return Err(Error::Run {
-                    problem: format!(
-                        "account {account} is not active ({:?}): nothing is shared with it",
-                        member.status
-                    ),
-                });
-            }
-            None => {
-                return Err(Error::Run {
-                    problem: format!("account {account} is not a member of the organization"),
-                });
-            }
-        }
-    }
-    let ((shares, errors), role) = tokio::join!(
-        share_documents(documents, config, account, action, dry_run),
-        deploy_role(
-            roles,
-            config.execution_role.permission_model,
-            account,
-            action,
-            dry_run
-        ),
-    );
-    Ok(OnboardingReport {
-        account_id: account.clone(),
-        action,
-        trigger_key: trigger_key.to_owned(),
-        shares,
-        role,
-        errors,
-    })
+    Ok(())
 }
 
 /// What the reconciler found and did.

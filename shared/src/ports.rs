@@ -212,8 +212,9 @@ pub trait ReportStore: Send + Sync {
     /// Stores `body` under `key`; returns where it is (`s3://bucket/key`).
     async fn put(&self, key: &str, body: Vec<u8>) -> Result<String>;
 
-    /// Reads what is stored under `key`.
-    async fn get(&self, key: &str) -> Result<Vec<u8>>;
+    /// Reads what is stored under `key`: `None` when nothing is (a missing object is an
+    /// answer, not an error; a failed read is an error).
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
 }
 
 /// A summary to publish.

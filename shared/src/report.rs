@@ -262,9 +262,8 @@ async fn store_and_publish<R: serde::Serialize>(
     notifier: Option<&dyn Notifier>,
     notification: impl FnOnce(&str) -> Notification,
 ) -> Result<Published> {
-    let body = serde_json::to_vec_pretty(report).map_err(|error| crate::Error::Run {
-        problem: format!("the report cannot be written as JSON: {error}"),
-    })?;
+    let body = serde_json::to_vec_pretty(report)
+        .map_err(|error| crate::Error::unserializable("the report", &error))?;
     let report_uri = store.put(key, body).await?;
     let message_id = match notifier {
         Some(notifier) => Some(notifier.publish(&notification(&report_uri)).await?),

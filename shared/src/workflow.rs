@@ -16,6 +16,10 @@ pub struct OnboardingInput {
     pub action: OnboardingAction,
     /// The trigger's idempotency key (also the execution's name).
     pub trigger_key: String,
+    /// Check and report what would change, changing nothing (the CLI's `--dry-run`; the
+    /// deployed state machine never sets it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
 }
 
 /// What `account-status` answers.
@@ -43,8 +47,58 @@ pub struct RoleDone {
     pub role: RoleOutcome,
 }
 
+/// What a failed step leaves in the state machine's `$.error` (a `Catch` with `ResultPath`
+/// `$.error`, or a Pass state that names the failure).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepError {
+    /// The error's type: a `Fabric.*` name, a Lambda or `States.*` error.
+    #[serde(rename = "Error", default)]
+    pub error: String,
+    /// What happened (for a Lambda error, its JSON diagnostic).
+    #[serde(rename = "Cause", default)]
+    pub cause: String,
+}
+
+impl std::fmt::Display for StepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.error, self.cause)
+    }
+}
+
+impl From<&crate::Error> for StepError {
+    fn from(error: &crate::Error) -> Self {
+        Self {
+            error: error.error_type().to_owned(),
+            cause: error.to_string(),
+        }
+    }
+}
+
+/// What the `StartRun` step is sent: the state machine's input (the trigger) and the
+/// execution that delivers it (the run's owner).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerDelivery {
+    /// The trigger, as the rule or schedule sent it.
+    pub trigger: Value,
+    /// The delivering workflow (`$$.Execution.Id`).
+    pub execution: String,
+}
+
+/// What the `start-run` function is sent: a trigger to accept (`StartRun`) or a run whose next
+/// wave to start (`StartWave`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum StartRequest {
+    /// `StartRun`.
+    Trigger(TriggerDelivery),
+    /// `StartWave`.
+    Wave(RunStep),
+}
+
 /// A step of a run: which run (its state is in the report store).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RunStep {
     /// The run's id.
     pub run_id: String,
@@ -53,13 +107,26 @@ pub struct RunStep {
 /// What `start-run` answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunStarted {
-    /// The run's id (`None` when the trigger was not a run, e.g. an ignored alarm change).
+    /// The run's id (`None` when there is no run for this workflow to carry out: the trigger
+    /// was not a run, a dry run, or another delivery's workflow owns it).
     pub run_id: Option<String>,
-    /// How many locations the started wave covers.
+    /// `StartRun`: how many locations the run plans; `StartWave`: how many the wave covers.
     pub locations: usize,
+    /// `StartWave`: the wave, and how many calls it started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wave: Option<WaveStarted>,
     /// Why nothing was started, when nothing was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+/// A wave that started in full.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaveStarted {
+    /// Its name.
+    pub name: String,
+    /// Its calls' parent execution ids.
+    pub calls: Vec<String>,
 }
 
 /// What `track-run` answers.
@@ -110,7 +177,7 @@ pub enum PublishRequest {
         run: RunStep,
         /// The error of a failed path.
         #[serde(default)]
-        error: Option<Value>,
+        error: Option<StepError>,
     },
     /// An onboarding's report.
     Onboarding {
@@ -124,7 +191,7 @@ pub enum PublishRequest {
         role: Option<RoleDone>,
         /// The error of a failed path.
         #[serde(default)]
-        error: Option<Value>,
+        error: Option<StepError>,
     },
 }
 
@@ -135,4 +202,39 @@ pub struct ReportPublished {
     pub report: String,
     /// The SNS message id of its summary, when a topic is configured.
     pub message_id: Option<String>,
+}
+
+/// What `account-events` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountEventHandled {
+    /// The event's idempotency key (the onboarding execution's name).
+    pub trigger_key: String,
+    /// The onboarding execution started (its ARN, or "already started"), when one was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<String>,
+    /// Why no onboarding started, when none did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// True when a failed account creation was reported on the topic.
+    pub reported: bool,
+}
+
+/// What the reconciler's schedule sends: `{"reconcile": {"schedule_name": ...,
+/// "scheduled_time": ...}}` (or nothing: `{}`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReconcileRequest {
+    /// The schedule that fired, when a schedule did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconcile: Option<ScheduledReconcile>,
+}
+
+/// A firing of the reconciler's schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledReconcile {
+    /// The schedule's name.
+    pub schedule_name: String,
+    /// When it fired.
+    pub scheduled_time: String,
 }

@@ -5,14 +5,18 @@
 //! other call to moto, so that one endpoint serves the whole stack.
 //!
 //! It is a test double: where SSM's exact behaviour or wording is not documented, the
-//! simulator's choice is written down where it is made (`engine`).
+//! simulator's choice is written down where it is made (`engine`). It shares no code with the
+//! fabric it judges: SSM's rate-control strings (`rate_control`), statuses (`status`) and
+//! defaults are read here from the API reference, independently.
 #![deny(missing_docs)]
 
 pub mod api;
 pub mod engine;
 pub mod faults;
 pub mod moto;
+pub mod rate_control;
 pub mod regions;
 pub mod server;
 pub mod stack;
+pub mod status;
 pub mod wire;

@@ -1,8 +1,12 @@
-//! The Automation API's shapes on the wire (AWS JSON 1.1, `PascalCase`, epoch-second timestamps)
-//! and its error responses (`{"__type": ..., "message": ...}` with HTTP 400).
+//! The Automation API's shapes on the wire (AWS JSON 1.1, `PascalCase`, epoch-second timestamps):
+//! the requests it reads, the encoders of its answers (an execution as `GetAutomationExecution`
+//! and `DescribeAutomationExecutions` return it, a step as `DescribeAutomationStepExecutions`
+//! does) and its error responses (`{"__type": ..., "message": ...}` with HTTP 400).
 
+use crate::engine::{Execution, Step};
+use crate::status::AutomationStatus;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// Runbook parameters and outputs: name -> values.
@@ -152,7 +156,7 @@ impl ApiError {
 
     /// The JSON body of the error response.
     pub fn body(&self) -> Value {
-        serde_json::json!({ "__type": self.code, "message": self.message })
+        json!({ "__type": self.code, "message": self.message })
     }
 }
 
@@ -169,4 +173,118 @@ pub fn parse_request<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, A
             format!("cannot read the request: {error}"),
         )
     })
+}
+
+/// The execution as `GetAutomationExecution` returns it.
+pub fn to_wire(execution: &Execution) -> Value {
+    let mut value = metadata(execution);
+    value["Parameters"] = json!(execution.request.parameters);
+    value["StepExecutions"] = Value::Array(execution.steps.iter().map(step_to_wire).collect());
+    value["StepExecutionsTruncated"] = json!(false);
+    let count = |wanted: &dyn Fn(AutomationStatus) -> bool| {
+        execution.steps.iter().filter(|s| wanted(s.status)).count()
+    };
+    value["ProgressCounters"] = json!({
+        "TotalSteps": execution.steps.len(),
+        "SuccessSteps": count(&AutomationStatus::is_success),
+        "FailedSteps": count(&|s| s == AutomationStatus::Failed),
+        "CancelledSteps": count(&|s| s == AutomationStatus::Cancelled),
+        "TimedOutSteps": count(&|s| s == AutomationStatus::TimedOut),
+    });
+    value
+}
+
+/// The execution as `DescribeAutomationExecutions` lists it.
+pub fn metadata(execution: &Execution) -> Value {
+    let request = &execution.request;
+    let mut value = json!({
+        "AutomationExecutionId": execution.id,
+        "DocumentName": request.document_name,
+        "DocumentVersion": request.document_version.clone().unwrap_or_else(|| "1".to_owned()),
+        "AutomationExecutionStatus": execution.status,
+        "ExecutionStartTime": execution.start,
+        "ExecutedBy": execution.executed_by,
+        "Mode": request.mode.clone().unwrap_or_else(|| "Auto".to_owned()),
+        "AutomationType": execution.automation_type,
+        "Outputs": {},
+    });
+    let optional: [(&str, Option<Value>); 11] = [
+        ("ExecutionEndTime", execution.end.map(|end| json!(end))),
+        (
+            "FailureMessage",
+            execution.failure_message.clone().map(Value::String),
+        ),
+        (
+            "ParentAutomationExecutionId",
+            execution.parent_id.clone().map(Value::String),
+        ),
+        ("Target", execution.target.clone().map(Value::String)),
+        (
+            "TargetParameterName",
+            request.target_parameter_name.clone().map(Value::String),
+        ),
+        (
+            "Targets",
+            (!request.targets.is_empty()).then(|| json!(request.targets)),
+        ),
+        (
+            "TargetMaps",
+            (!request.target_maps.is_empty()).then(|| json!(request.target_maps)),
+        ),
+        (
+            "TargetLocations",
+            (!request.target_locations.is_empty()).then(|| json!(request.target_locations)),
+        ),
+        (
+            "MaxConcurrency",
+            request.max_concurrency.clone().map(Value::String),
+        ),
+        ("MaxErrors", request.max_errors.clone().map(Value::String)),
+        (
+            "ResolvedTargets",
+            (!execution.resolved_targets.is_empty()).then(
+                || json!({ "ParameterValues": execution.resolved_targets, "Truncated": false }),
+            ),
+        ),
+    ];
+    for (key, field) in optional {
+        if let Some(field) = field {
+            value[key] = field;
+        }
+    }
+    if let Some(step) = execution.steps.iter().find(|step| !step.status.is_final()) {
+        value["CurrentStepName"] = json!(step.name);
+        value["CurrentAction"] = json!(step.action);
+    }
+    value
+}
+
+/// A step as `DescribeAutomationStepExecutions` and `GetAutomationExecution` return it.
+pub fn step_to_wire(step: &Step) -> Value {
+    let mut value = json!({
+        "StepExecutionId": step.id,
+        "StepName": step.name,
+        "Action": step.action,
+        "StepStatus": step.status,
+        "Outputs": step.outputs,
+        "Inputs": {},
+        "IsEnd": false,
+        "IsCritical": true,
+        "OnFailure": "Abort",
+    });
+    if let Some(start) = step.start {
+        value["ExecutionStartTime"] = json!(start);
+    }
+    if let Some(end) = step.end {
+        value["ExecutionEndTime"] = json!(end);
+    }
+    if let Some(message) = &step.failure_message {
+        value["FailureMessage"] = json!(message);
+        value["FailureDetails"] =
+            json!({ "FailureStage": "Execution", "FailureType": "Verification", "Details": {} });
+    }
+    if let Some(location) = &step.target_location {
+        value["TargetLocation"] = json!(location);
+    }
+    value
 }

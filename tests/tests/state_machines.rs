@@ -1,5 +1,6 @@
 //! The state machines (`statemachines/*.asl.json`) against the code and the SAM template: their
-//! task sequence is the one the CLI runs, every Lambda task retries Lambda's transient errors
+//! graphs (every Next, Catch and Choice transition, every terminal state) are the ones the
+//! local driver walks, every Lambda task retries Lambda's transient errors
 //! and the fabric's retryable ones, every task has a failure path, every placeholder is
 //! substituted by `infra/template.yaml` (and every substitution used), every function the
 //! template deploys is a workspace package (and every package deployed), and no ARN is
@@ -9,7 +10,7 @@
 
 use fabric_tests::{LAMBDA_INVOKE, state_machine_text, workspace};
 use serde_json::Value;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 
 /// The service integrations the state machines use: no resource ARN, only the integration.
 const SQS_SEND: &str = "arn:aws:states:::sqs:sendMessage";
@@ -40,73 +41,139 @@ fn all_states(machine: &Value) -> Vec<(String, Value)> {
     states
 }
 
-/// The Task states in the order they are first reached from `StartAt` along the normal edges
-/// (`Next`, `Default`, `Choices`, Parallel branches in order), leaving `Catch` paths out.
-fn task_sequence(machine: &Value) -> Vec<String> {
-    let mut order = Vec::new();
-    let mut seen = BTreeSet::new();
-    let mut queue = VecDeque::from([(
-        machine.clone(),
-        machine["StartAt"].as_str().expect("StartAt").to_owned(),
-    )]);
-    while let Some((scope, name)) = queue.pop_front() {
-        if !seen.insert(name.clone()) {
-            continue;
-        }
-        let state = &scope["States"][&name];
-        assert!(
-            state.is_object(),
-            "state {name} is referenced but not defined"
-        );
-        if state["Type"] == "Task" {
-            order.push(name.clone());
-        }
-        // Branches (and a Map's processor) come before what follows, in their declared order.
-        let processor = state["ItemProcessor"]
-            .is_object()
-            .then(|| &state["ItemProcessor"]);
-        for branch in state["Branches"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .chain(processor)
-            .rev()
-        {
-            let start = branch["StartAt"]
-                .as_str()
-                .expect("branch StartAt")
-                .to_owned();
-            queue.push_front((branch.clone(), start));
-        }
-        let mut next: Vec<&str> = state["Choices"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|choice| choice["Next"].as_str())
-            .collect();
-        next.extend(state["Next"].as_str());
-        next.extend(state["Default"].as_str());
-        for target in next {
-            queue.push_back((scope.clone(), target.to_owned()));
+/// A Choice rule's test as the driver's graph writes it (`IsNull true`, `StringEquals "x"`).
+fn rule_test(rule: &Value) -> String {
+    for op in [
+        "IsNull",
+        "BooleanEquals",
+        "StringEquals",
+        "NumericGreaterThanEquals",
+    ] {
+        if let Some(value) = rule.get(op) {
+            return format!("{op} {value}");
         }
     }
-    order
+    panic!("a Choice rule the driver does not know: {rule}");
+}
+
+/// The top-level graph of a state machine, derived from its ASL: every transition (`Next`,
+/// each `Catch`, each Choice rule in order, `Default`) written as the driver's graph writes
+/// it, and every terminal state with its type (and a Fail's `Error`).
+fn asl_graph(machine: &Value) -> (String, Vec<String>, Vec<String>) {
+    let mut edges = Vec::new();
+    let mut terminals = Vec::new();
+    for (name, state) in machine["States"].as_object().expect("States") {
+        match state["Type"].as_str().expect("a Type") {
+            "Succeed" => terminals.push(format!("{name}: Succeed")),
+            "Fail" => terminals.push(format!(
+                "{name}: Fail {}",
+                state["Error"].as_str().expect("an Error")
+            )),
+            "Choice" => {
+                for rule in state["Choices"].as_array().expect("Choices") {
+                    let variable = rule["Variable"].as_str().expect("a Variable");
+                    let next = rule["Next"].as_str().expect("a Next");
+                    edges.push(format!("{name} --{variable} {}--> {next}", rule_test(rule)));
+                }
+                let default = state["Default"].as_str().expect("a Default");
+                edges.push(format!("{name} --Default--> {default}"));
+            }
+            _ => {
+                if let Some(next) = state["Next"].as_str() {
+                    edges.push(format!("{name} --Next--> {next}"));
+                }
+                for catch in state["Catch"].as_array().into_iter().flatten() {
+                    let next = catch["Next"].as_str().expect("a Catch Next");
+                    edges.push(format!("{name} --Catch--> {next}"));
+                }
+            }
+        }
+    }
+    let start = machine["StartAt"].as_str().expect("StartAt").to_owned();
+    (start, edges, terminals)
+}
+
+/// The driver's graph, written as [`asl_graph`] writes the ASL's.
+fn driver_graph(graph: &fabric::driver::graph::Graph) -> (String, Vec<String>, Vec<String>) {
+    use fabric::driver::graph::Terminal;
+    let edges = graph.edges.iter().map(ToString::to_string).collect();
+    let terminals = graph
+        .terminals
+        .iter()
+        .map(|(name, terminal)| match terminal {
+            Terminal::Succeed => format!("{name}: Succeed"),
+            Terminal::Fail(error) => format!("{name}: Fail {error}"),
+        })
+        .collect();
+    (graph.start_at.to_owned(), edges, terminals)
+}
+
+fn sorted(mut graph: (String, Vec<String>, Vec<String>)) -> (String, Vec<String>, Vec<String>) {
+    graph.1.sort();
+    graph.2.sort();
+    graph
+}
+
+/// The Choice rules of each state, in their order (order decides which rule wins), states by
+/// name.
+fn choice_order(edges: &[String]) -> Vec<&String> {
+    let mut rules: Vec<&String> = edges
+        .iter()
+        .filter(|edge| !edge.contains("--Next-->") && !edge.contains("--Catch-->"))
+        .collect();
+    // A stable sort: each state's rules keep their order.
+    rules.sort_by_key(|edge| edge.split(" --").next().unwrap_or_default().to_owned());
+    rules
 }
 
 #[test]
-fn when_the_onboarding_state_machine_is_read_then_its_tasks_are_the_cli_steps_in_order() {
+fn when_the_onboarding_state_machine_is_read_then_the_driver_walks_the_same_graph() {
+    let asl = asl_graph(&state_machine("account-onboarding"));
+    let driver = driver_graph(&fabric::driver::onboarding::GRAPH);
     assert_eq!(
-        task_sequence(&state_machine("account-onboarding")),
-        fabric::onboarding::ONBOARDING_STEPS
+        choice_order(&asl.1),
+        choice_order(&driver.1),
+        "Choice rules in order"
     );
+    assert_eq!(sorted(asl), sorted(driver));
 }
 
 #[test]
-fn when_the_run_state_machine_is_read_then_its_tasks_are_the_cli_steps_in_order() {
+fn when_the_run_state_machine_is_read_then_the_driver_walks_the_same_graph() {
+    let asl = asl_graph(&state_machine("multi-location-run"));
+    let driver = driver_graph(&fabric::driver::run::GRAPH);
     assert_eq!(
-        task_sequence(&state_machine("multi-location-run")),
-        fabric::runs::RUN_STEPS
+        choice_order(&asl.1),
+        choice_order(&driver.1),
+        "Choice rules in order"
     );
+    assert_eq!(sorted(asl), sorted(driver));
+}
+
+#[test]
+fn when_a_task_retries_then_it_retries_as_often_as_the_driver() {
+    for name in ["account-onboarding", "multi-location-run"] {
+        for (state_name, state) in all_states(&state_machine(name)) {
+            if state["Resource"] != LAMBDA_INVOKE {
+                continue;
+            }
+            let fabric_retry = state["Retry"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|retry| {
+                    retry["ErrorEquals"]
+                        .as_array()
+                        .is_some_and(|errors| errors.iter().any(|e| e == "Fabric.Retryable"))
+                })
+                .unwrap_or_else(|| panic!("{name}/{state_name} retries Fabric.Retryable"));
+            assert_eq!(
+                fabric_retry["MaxAttempts"],
+                fabric::driver::RETRY_ATTEMPTS,
+                "{name}/{state_name}"
+            );
+        }
+    }
 }
 
 #[test]

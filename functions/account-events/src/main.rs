@@ -13,9 +13,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let state_machine = fabric_lambda::required_env("ONBOARDING_STATE_MACHINE_ARN")?;
     let workflows = StepFunctionsWorkflows::from_sdk(&startup.sdk, state_machine);
     let notifier = fabric::aws::notifier(&startup.sdk, &startup.config);
-    let (workflows, notifier) = (&workflows, notifier.as_ref().map(|n| n as &dyn Notifier));
+    let (config, workflows, notifier) = (
+        &startup.config,
+        &workflows,
+        notifier.as_ref().map(|n| n as &dyn Notifier),
+    );
     run(service_fn(move |event| {
-        handler::handle(workflows, notifier, event)
+        handler::handle(config, workflows, notifier, event)
     }))
     .await
 }

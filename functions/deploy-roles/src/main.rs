@@ -1,20 +1,9 @@
-//! `deploy-roles`: the onboarding state machine's role step. Wiring only.
+//! `deploy-roles`: the onboarding state machine's role step. Wiring only: the config and
+//! onboarding's clients, built once (`fabric_lambda::serve_onboarding_step`).
 
 mod handler;
 
-use fabric::aws::OnboardingServices;
-use lambda_runtime::{run, service_fn};
-
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let startup = fabric_lambda::start().await?;
-    let services = OnboardingServices::new(&startup.sdk, &startup.config);
-    let (roles, model) = (
-        &services.roles,
-        startup.config.execution_role.permission_model,
-    );
-    run(service_fn(move |event| {
-        handler::handle(roles, model, event)
-    }))
-    .await
+    fabric_lambda::serve_onboarding_step(handler::handle).await
 }

@@ -6,7 +6,8 @@
 
 use aws_config::SdkConfig;
 use fabric::config::Config;
-use lambda_runtime::Diagnostic;
+use fabric::steps::{OnboardingPorts, RunPorts};
+use lambda_runtime::{Diagnostic, LambdaEvent};
 
 /// A function's failure: a [`fabric::Error`] as Lambda reports it.
 #[derive(Debug)]
@@ -56,14 +57,10 @@ pub fn required_env(name: &str) -> Result<String, lambda_runtime::Error> {
 }
 
 /// Serves one step of the multi-location run state machine: startup, the run's services built
-/// once, then `handler` for every invocation, with the services and the config. The `main` of
+/// once, then `handler` for every invocation, with the ports over them. The `main` of
 /// `start-run`, `track-run`, `collect-results` and `publish-report`.
 pub async fn serve_run_step<E, R>(
-    handler: impl AsyncFn(
-        &fabric::aws::RunServices,
-        &Config,
-        lambda_runtime::LambdaEvent<E>,
-    ) -> Result<R, FunctionError>,
+    handler: impl AsyncFn(&RunPorts<'_>, LambdaEvent<E>) -> Result<R, FunctionError>,
 ) -> Result<(), lambda_runtime::Error>
 where
     E: serde::de::DeserializeOwned,
@@ -71,9 +68,30 @@ where
 {
     let startup = start().await?;
     let services = fabric::aws::RunServices::new(&startup.sdk, &startup.config)?;
-    let (services, config, handler) = (&services, &startup.config, &handler);
+    let ports = services.ports(&startup.config);
+    let (ports, handler) = (&ports, &handler);
     lambda_runtime::run(lambda_runtime::service_fn(move |event| {
-        handler(services, config, event)
+        handler(ports, event)
+    }))
+    .await
+}
+
+/// Serves one step of the onboarding state machine (or the reconciler): startup, onboarding's
+/// services built once, then `handler` for every invocation, with the ports over them. The
+/// `main` of `account-status`, `share-documents`, `deploy-roles` and `reconcile`.
+pub async fn serve_onboarding_step<E, R>(
+    handler: impl AsyncFn(&OnboardingPorts<'_>, LambdaEvent<E>) -> Result<R, FunctionError>,
+) -> Result<(), lambda_runtime::Error>
+where
+    E: serde::de::DeserializeOwned,
+    R: serde::Serialize,
+{
+    let startup = start().await?;
+    let services = fabric::aws::OnboardingServices::new(&startup.sdk, &startup.config);
+    let ports = services.ports(&startup.config);
+    let (ports, handler) = (&ports, &handler);
+    lambda_runtime::run(lambda_runtime::service_fn(move |event| {
+        handler(ports, event)
     }))
     .await
 }

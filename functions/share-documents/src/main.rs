@@ -1,17 +1,9 @@
-//! `share-documents`: the onboarding state machine's sharing step. Wiring only.
+//! `share-documents`: the onboarding state machine's sharing step. Wiring only: the config and
+//! onboarding's clients, built once (`fabric_lambda::serve_onboarding_step`).
 
 mod handler;
 
-use fabric::aws::SsmDocuments;
-use lambda_runtime::{run, service_fn};
-
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let startup = fabric_lambda::start().await?;
-    let documents = SsmDocuments::new(&startup.sdk);
-    let (documents, config) = (&documents, &startup.config);
-    run(service_fn(move |event| {
-        handler::handle(documents, config, event)
-    }))
-    .await
+    fabric_lambda::serve_onboarding_step(handler::handle).await
 }

@@ -1,114 +1,76 @@
-//! Plans the run a trigger asks for and starts its first wave; given `{"run_id": ...,
-//! "continue": true}`, starts the next wave. The run's id is the trigger's idempotency key and
-//! its owner the workflow that delivered it (the state machine passes
-//! `{"trigger": ..., "execution": $$.Execution.Id}`; a bare trigger is owned by the Lambda
-//! request): a retried step carries its own run on, another delivery of the same trigger finds
-//! the run started and starts nothing. A manual dry run is planned and previewed by SSM, and
-//! nothing starts.
+//! `StartRun`: accepts the run a trigger asks for (plans and saves it, owned by the delivering
+//! execution; a repeated delivery finds it started; a dry run is previewed); `StartWave`: starts
+//! the run's next wave, each call saved as it starts.
 
-use fabric::aws::RunServices;
-use fabric::config::Config;
-use fabric::events::{Trigger, TriggerEvent};
-use fabric::plan::{PlanContext, plan_run};
-use fabric::runs::{self, Delivery, RunState, START_PACING};
-use fabric::workflow::RunStarted;
+use fabric::steps::{RunPorts, run};
+use fabric::workflow::{RunStarted, StartRequest};
 use fabric_lambda::FunctionError;
 use lambda_runtime::LambdaEvent;
-use serde_json::Value;
 
-/// Starts a run, or its next wave.
+/// Accepts a run, or starts its next wave.
 pub(crate) async fn handle(
-    services: &RunServices,
-    config: &Config,
-    event: LambdaEvent<Value>,
+    ports: &RunPorts<'_>,
+    event: LambdaEvent<StartRequest>,
 ) -> Result<RunStarted, FunctionError> {
-    let (payload, context) = event.into_parts();
-    let mut state = if let (Some(run_id), Some(true)) =
-        (payload["run_id"].as_str(), payload["continue"].as_bool())
-    {
-        RunState::load(&services.store, run_id).await?
-    } else {
-        let (trigger, owner) = match (&payload["trigger"], payload["execution"].as_str()) {
-            (trigger @ Value::Object(_), Some(execution)) => (trigger, execution),
-            _ => (&payload, context.request_id.as_str()),
-        };
-        let trigger = TriggerEvent::from_value(trigger)?;
-        let Some(request) = runs::run_request_for(&trigger.trigger, config)? else {
-            return Ok(RunStarted {
-                run_id: None,
-                locations: 0,
-                reason: Some("the event is not a run trigger".to_owned()),
-            });
-        };
-        let run_id = trigger.idempotency_key.to_string();
-        let context = PlanContext {
-            default_regions: &config.regions,
-        };
-        if matches!(trigger.trigger, Trigger::Manual { dry_run: true, .. }) {
-            let plan = plan_run(&run_id, request, &services.directory, &context).await?;
-            let preview = runs::preview(&services.automation, &plan).await?;
-            return Ok(RunStarted {
-                run_id: None,
-                locations: plan.planned_count(),
-                reason: Some(format!(
-                    "dry run: {} locations planned, {} skipped; SSM's preview: {} accounts, {} Regions, {} targets",
-                    plan.planned_count(),
-                    plan.skipped.len(),
-                    preview.accounts,
-                    preview.regions.len(),
-                    preview.targets
-                )),
-            });
-        }
-        let delivery = runs::accept_delivery(
-            &run_id,
-            request,
-            owner,
-            &services.directory,
-            &context,
-            &services.store,
+    Ok(run::start(ports, event.payload).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fabric::fakes::{FakeServices, example_config, throttled};
+    use lambda_runtime::{Context, Diagnostic};
+
+    const ALARM: &str =
+        include_str!("../../../tests/fixtures/events/cloudwatch-alarm-metric-alarm.json");
+
+    fn start_request(trigger: &str) -> LambdaEvent<StartRequest> {
+        let trigger: serde_json::Value = serde_json::from_str(trigger).expect("a fixture");
+        let payload = serde_json::json!({ "trigger": trigger, "execution": "exec-1" });
+        LambdaEvent::new(
+            serde_json::from_value(payload).expect("what the state machine sends"),
+            Context::default(),
         )
-        .await?;
-        match delivery {
-            Delivery::Start(state) => *state,
-            Delivery::Duplicate { run_id, owner } => {
-                lambda_runtime::tracing::info!(
-                    run_id,
-                    ?owner,
-                    "a repeated delivery: the run is started"
-                );
-                return Ok(RunStarted {
-                    run_id: None,
-                    locations: 0,
-                    reason: Some(format!(
-                        "run {run_id} was started by an earlier delivery of this trigger ({})",
-                        owner.as_deref().unwrap_or("unknown workflow")
-                    )),
-                });
-            }
-        }
-    };
-    let wave = state.next_wave;
-    if wave >= state.plan.waves.len() {
-        return Ok(RunStarted {
-            run_id: Some(state.plan.run_id.clone()),
-            locations: 0,
-            reason: Some("every wave has started".to_owned()),
-        });
     }
-    // Saved before starting: a retry after a crash starts the same calls with the same tokens.
-    state.save(&services.store).await?;
-    let started = runs::start_wave(&services.automation, &state.plan, wave, START_PACING).await?;
-    let locations = started.iter().map(|call| call.locations.len()).sum();
-    state
-        .started
-        .retain(|call| call.wave != state.plan.waves[wave].name);
-    state.started.extend(started);
-    state.next_wave = wave + 1;
-    state.save(&services.store).await?;
-    Ok(RunStarted {
-        run_id: Some(state.plan.run_id),
-        locations,
-        reason: None,
-    })
+
+    #[tokio::test]
+    async fn when_an_alarm_matches_a_rule_then_its_run_is_accepted_and_its_wave_starts() {
+        let (fakes, config) = (FakeServices::example(), example_config());
+        let ports = fakes.run_ports(&config);
+        let accepted = handle(&ports, start_request(ALARM))
+            .await
+            .expect("accepted");
+        let run_id = accepted.run_id.expect("a run");
+        assert_eq!(accepted.locations, 1);
+
+        let wave = serde_json::json!({ "run_id": run_id });
+        let wave = LambdaEvent::new(
+            serde_json::from_value(wave).expect("a wave"),
+            Context::default(),
+        );
+        let started = handle(&ports, wave).await.expect("started");
+        assert_eq!(started.wave.expect("a wave").calls.len(), 1);
+        assert_eq!(fakes.automation.started().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn when_the_store_is_throttled_then_the_error_is_retryable() {
+        let (fakes, config) = (FakeServices::example(), example_config());
+        fakes.store.faults.fail("get", 0, 1, throttled);
+        let error = handle(&fakes.run_ports(&config), start_request(ALARM))
+            .await
+            .expect_err("throttled");
+        assert_eq!(Diagnostic::from(error).error_type, "Fabric.Retryable");
+    }
+
+    #[tokio::test]
+    async fn when_the_trigger_is_malformed_then_the_error_type_is_stable() {
+        let (fakes, config) = (FakeServices::example(), example_config());
+        let broken = ALARM.replace("\"account\": \"", "\"account\": \"x");
+        let error = handle(&fakes.run_ports(&config), start_request(&broken))
+            .await
+            .expect_err("a bad account id");
+        assert_eq!(Diagnostic::from(error).error_type, "Fabric.EventShape");
+        assert!(fakes.store.keys().is_empty(), "nothing was saved");
+    }
 }

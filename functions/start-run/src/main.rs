@@ -1,4 +1,5 @@
-//! `start-run`: the multi-location run state machine's first step (and each next wave). Wiring only: the config and the run's clients, built once (`fabric_lambda::serve_run_step`).
+//! `start-run`: the multi-location run state machine's `StartRun` and `StartWave`. Wiring only:
+//! the config and the run's clients, built once (`fabric_lambda::serve_run_step`).
 
 mod handler;
 

@@ -1,35 +1,61 @@
-//! Reads the started parents' steps: locations by status, whether all have ended, and the
-//! latest wave's calls (the items the state machine's `CollectCalls` map collects).
+//! `TrackRun`: where the started automations stand (locations by status, whether all have
+//! ended) and the latest wave's calls, the items the `CollectCalls` map collects.
 
-use fabric::aws::RunServices;
-use fabric::config::Config;
-use fabric::runs::{self, RunState};
+use fabric::steps::{RunPorts, run};
 use fabric::workflow::{RunStep, RunTracked};
 use fabric_lambda::FunctionError;
 use lambda_runtime::LambdaEvent;
 
 /// Tracks one run.
 pub(crate) async fn handle(
-    services: &RunServices,
-    _config: &Config,
+    ports: &RunPorts<'_>,
     event: LambdaEvent<RunStep>,
 ) -> Result<RunTracked, FunctionError> {
-    let state = RunState::load(&services.store, &event.payload.run_id).await?;
-    let progress = runs::progress(&services.automation, &state.started).await?;
-    let latest = state
-        .next_wave
-        .checked_sub(1)
-        .and_then(|wave| state.plan.waves.get(wave));
-    let calls = state
-        .started
-        .iter()
-        .filter(|call| latest.is_some_and(|wave| wave.name == call.wave))
-        .map(|call| call.execution_id.clone())
-        .collect();
-    Ok(RunTracked {
-        run_id: event.payload.run_id,
-        done: progress.done,
-        counts: progress.counts,
-        calls,
-    })
+    Ok(run::track_run(ports, event.payload).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fabric::fakes::{FakeServices, example_config, started_run, throttled};
+    use lambda_runtime::{Context, Diagnostic};
+
+    fn step(run_id: &str) -> LambdaEvent<RunStep> {
+        LambdaEvent::new(
+            RunStep {
+                run_id: run_id.to_owned(),
+            },
+            Context::default(),
+        )
+    }
+
+    #[tokio::test]
+    async fn when_the_started_automation_has_ended_then_the_run_is_done_with_its_call() {
+        let (fakes, config) = (FakeServices::example(), example_config());
+        let ports = fakes.run_ports(&config);
+        let run_id = started_run(&ports).await;
+        let tracked = handle(&ports, step(&run_id)).await.expect("tracked");
+        assert!(tracked.done);
+        assert_eq!(tracked.calls.len(), 1);
+        assert_eq!(tracked.counts.get("Success"), Some(&1));
+    }
+
+    #[tokio::test]
+    async fn when_ssm_throttles_then_the_error_is_retryable() {
+        let (fakes, config) = (FakeServices::example(), example_config());
+        let ports = fakes.run_ports(&config);
+        let run_id = started_run(&ports).await;
+        fakes.automation.faults.fail("execution", 0, 1, throttled);
+        let error = handle(&ports, step(&run_id)).await.expect_err("throttled");
+        assert_eq!(Diagnostic::from(error).error_type, "Fabric.Retryable");
+    }
+
+    #[tokio::test]
+    async fn when_the_run_does_not_exist_then_the_error_says_not_found() {
+        let (fakes, config) = (FakeServices::example(), example_config());
+        let error = handle(&fakes.run_ports(&config), step("no-such-run"))
+            .await
+            .expect_err("no run");
+        assert_eq!(Diagnostic::from(error).error_type, "Fabric.NotFound");
+    }
 }

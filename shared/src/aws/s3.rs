@@ -44,15 +44,25 @@ impl ReportStore for S3ReportStore {
     }
 
     #[tracing::instrument(skip(self))]
-    async fn get(&self, key: &str) -> Result<Vec<u8>> {
-        let object = self
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let answer = self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(format!("{}{key}", self.prefix))
             .send()
-            .await
-            .map_err(|e| aws_error("s3", "GetObject", e))?;
+            .await;
+        let object = match answer {
+            Ok(object) => object,
+            Err(error)
+                if error.as_service_error().is_some_and(
+                    aws_sdk_s3::operation::get_object::GetObjectError::is_no_such_key,
+                ) =>
+            {
+                return Ok(None);
+            }
+            Err(error) => return Err(aws_error("s3", "GetObject", error)),
+        };
         let bytes = object
             .body
             .collect()
@@ -64,6 +74,6 @@ impl ReportStore for S3ReportStore {
                 message: error.to_string(),
                 retryable: true,
             })?;
-        Ok(bytes.to_vec())
+        Ok(Some(bytes.to_vec()))
     }
 }

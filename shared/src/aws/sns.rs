@@ -46,7 +46,7 @@ impl Notifier for SnsNotifier {
                 .data_type("String")
                 .string_value(value)
                 .build()
-                .map_err(|error| crate::Error::Run {
+                .map_err(|error| crate::Error::Internal {
                     problem: format!("message attribute {name}: {error}"),
                 })?;
             request = request.message_attributes(name, attribute);

@@ -245,7 +245,7 @@ impl Automation for SsmAutomation {
                     });
                 }
                 Some(ExecutionPreviewStatus::Failed) => {
-                    return Err(Error::Run {
+                    return Err(Error::Unrunnable {
                         problem: format!(
                             "SSM could not preview the run: {}",
                             answer.status_message().unwrap_or("no reason given")
@@ -350,8 +350,8 @@ impl Automation for SsmAutomation {
             .key(AutomationExecutionFilterKey::ParentExecutionId)
             .values(parent_id)
             .build()
-            .map_err(|error| Error::Run {
-                problem: error.to_string(),
+            .map_err(|error| Error::Internal {
+                problem: format!("the ParentExecutionId filter: {error}"),
             })?;
         let mut children = Vec::new();
         let mut pages = self

@@ -6,6 +6,7 @@ use super::{
 };
 use crate::config::Config;
 use crate::ports::Notifier;
+use crate::steps::{OnboardingPorts, RunPorts};
 use crate::{Error, Result};
 use aws_config::SdkConfig;
 
@@ -49,6 +50,19 @@ impl RunServices {
             .as_ref()
             .map(|notifier| notifier as &dyn Notifier)
     }
+
+    /// The ports a run's steps take, over these adapters, pacing starts as SSM requires.
+    pub fn ports<'a>(&'a self, config: &'a Config) -> RunPorts<'a> {
+        RunPorts {
+            config,
+            directory: &self.directory,
+            automation: &self.automation,
+            locations: &self.locations,
+            store: &self.store,
+            notifier: self.notifier(),
+            start_pacing: crate::runs::START_PACING,
+        }
+    }
 }
 
 /// Everything onboarding talks to.
@@ -79,6 +93,18 @@ impl OnboardingServices {
                 &role.stack_set_name,
                 role.stack_region.clone(),
             ),
+        }
+    }
+}
+
+impl OnboardingServices {
+    /// The ports onboarding's steps take, over these adapters.
+    pub fn ports<'a>(&'a self, config: &'a Config) -> OnboardingPorts<'a> {
+        OnboardingPorts {
+            config,
+            directory: &self.directory,
+            documents: &self.documents,
+            roles: &self.roles,
         }
     }
 }

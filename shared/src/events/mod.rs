@@ -146,6 +146,17 @@ pub enum Trigger {
 }
 
 impl Trigger {
+    /// What kind of trigger this is (`account_joined`, `schedule`, `ignored`...) and, when the
+    /// trigger carries one, its reason: one line for a person.
+    pub fn summary(&self) -> String {
+        let value = serde_json::to_value(self).unwrap_or_default();
+        let kind = value["trigger"].as_str().unwrap_or("event");
+        match value["reason"].as_str() {
+            Some(reason) => format!("{kind}: {reason}"),
+            None => kind.to_owned(),
+        }
+    }
+
     /// The account the trigger is about, when there is one.
     pub fn account_id(&self) -> Option<&AccountId> {
         match self {

@@ -109,7 +109,7 @@ pub async fn plan_run(
                 target_location.regions.clone()
             };
             if regions.is_empty() {
-                return Err(Error::Run {
+                return Err(Error::Unrunnable {
                     problem:
                         "a target location names no Regions and the config has no default Regions"
                             .to_owned(),

@@ -1,0 +1,19 @@
+//! Carrying out a plan, by concern: [`request`] turns a trigger into the run it asks for,
+//! [`state`] keeps a run between steps (and decides what a delivery of its trigger finds),
+//! [`start`] starts a wave's calls, [`track`] follows them, [`collect`] reads every location's
+//! result from its child execution, and [`gate`] decides whether the next wave starts. The
+//! state machine's tasks over these are in [`crate::steps`].
+
+pub mod collect;
+pub mod gate;
+pub mod request;
+pub mod start;
+pub mod state;
+pub mod track;
+
+pub use collect::{CHILD_UNREAD, COLLECT_CONCURRENCY, collect_call};
+pub use gate::{gate, overall_status};
+pub use request::run_request_for;
+pub use start::{START_PACING, preview, start_wave};
+pub use state::{Delivery, RunState, StartedCall, accept_delivery};
+pub use track::{Progress, progress};

@@ -1,0 +1,121 @@
+//! Starting a wave: one `StartAutomationExecution` per planned call, paced to SSM's start rate,
+//! each recorded in the run's state as soon as SSM answers (so no automation runs that the
+//! report cannot name), retried safely thanks to the call's client token.
+
+use super::state::{RunState, StartedCall};
+use crate::model::SsmTarget;
+use crate::plan::{PlannedCall, RunPlan};
+use crate::ports::{Automation, Preview, ReportStore, StartAutomation};
+use crate::{Error, Result};
+use std::time::Duration;
+
+/// SSM starts at most one automation a second per account and Region.
+pub const START_PACING: Duration = Duration::from_secs(1);
+/// How many times a retryable failure of a start is tried again (the token keeps it single).
+const START_RETRIES: u32 = 5;
+
+/// The request of one planned call.
+fn start_request(plan: &RunPlan, call: &PlannedCall) -> StartAutomation {
+    let spec = &plan.request.spec;
+    StartAutomation {
+        document: spec.document.to_string(),
+        document_version: spec.document_version.as_ref().map(ToString::to_string),
+        parameters: spec.parameters.clone(),
+        target_parameter_name: spec.target_parameter_name.clone(),
+        targets: spec
+            .targets
+            .iter()
+            .map(|target| {
+                let SsmTarget { key, values } = target.clone().into();
+                (key, values)
+            })
+            .collect(),
+        max_concurrency: spec.max_concurrency.map(|c| c.to_string()),
+        max_errors: spec.max_errors.map(|e| e.to_string()),
+        target_locations: call.target_locations.clone(),
+        client_token: call.client_token.clone(),
+        alarm: spec
+            .alarm_configuration
+            .as_ref()
+            .map(|alarm| (alarm.alarm.clone(), alarm.ignore_poll_alarm_failure)),
+    }
+}
+
+/// Starts the calls of the run's next wave that have not started yet (an earlier attempt may
+/// have started some), one a `pacing`, each retried on retryable failures. Every started call
+/// is saved in the run's state before the next one starts; the wave counts as started (the
+/// state's `next_wave` moves on) only once all of them are. Returns the wave's calls.
+pub async fn start_wave(
+    state: &mut RunState,
+    automation: &dyn Automation,
+    store: &dyn ReportStore,
+    pacing: Duration,
+) -> Result<Vec<StartedCall>> {
+    let wave_index = state.next_wave;
+    let wave = state
+        .plan
+        .waves
+        .get(wave_index)
+        .ok_or_else(|| Error::not_found("wave", &wave_index.to_string(), None))?
+        .clone();
+    let mut first = true;
+    for call in &wave.calls {
+        if state
+            .started
+            .iter()
+            .any(|started| started.client_token == call.client_token)
+        {
+            continue;
+        }
+        if !first {
+            tokio::time::sleep(pacing).await;
+        }
+        first = false;
+        let execution_id = start_one(automation, &start_request(&state.plan, call), pacing).await?;
+        tracing::info!(run_id = %state.plan.run_id, wave = %wave.name, %execution_id, locations = call.locations.len(), "started");
+        state.started.push(StartedCall {
+            wave: wave.name.clone(),
+            execution_id,
+            client_token: call.client_token.clone(),
+            locations: call.locations.clone(),
+        });
+        state.save(store).await?;
+    }
+    state.next_wave = wave_index + 1;
+    state.save(store).await?;
+    Ok(state.calls_of_wave(wave_index).cloned().collect())
+}
+
+/// One start, retried on retryable failures with the same client token.
+async fn start_one(
+    automation: &dyn Automation,
+    request: &StartAutomation,
+    pacing: Duration,
+) -> Result<String> {
+    let mut attempt = 0;
+    loop {
+        match automation.start(request).await {
+            Ok(id) => return Ok(id),
+            Err(error) if error.is_retryable() && attempt < START_RETRIES => {
+                attempt += 1;
+                tracing::warn!(%error, attempt, "start throttled or failed; retrying");
+                tokio::time::sleep(pacing * 2_u32.pow(attempt)).await;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// What SSM's preview says every call of `plan` would touch (nothing is started).
+pub async fn preview(automation: &dyn Automation, plan: &RunPlan) -> Result<Preview> {
+    let mut total = Preview::default();
+    for wave in &plan.waves {
+        for call in &wave.calls {
+            let preview = automation.preview(&start_request(plan, call)).await?;
+            total.accounts += preview.accounts;
+            total.regions.extend(preview.regions);
+            total.targets += preview.targets;
+        }
+    }
+    Ok(total)
+}

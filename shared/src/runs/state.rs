@@ -1,0 +1,243 @@
+//! A run between its steps, kept in the report store so that no step holds it only in memory:
+//! the plan, each call as it starts, a gate's verdict, the report's location and the workflow
+//! that owns the run. What a delivery of the run's trigger finds is decided here.
+
+use super::collect::{assemble, collect_call};
+use crate::model::{Location, LocationResult, RunReport, RunRequest};
+use crate::plan::{PlanContext, RunPlan, plan_run};
+use crate::ports::{Automation, Directory, Locations, ReportStore};
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// A call that was started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartedCall {
+    /// The wave it belongs to.
+    pub wave: String,
+    /// The parent execution's id.
+    pub execution_id: String,
+    /// The planned call's client token (which planned call this is).
+    #[serde(default)]
+    pub client_token: String,
+    /// The locations it covers.
+    pub locations: Vec<Location>,
+}
+
+/// A run's state between steps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunState {
+    /// The plan.
+    pub plan: RunPlan,
+    /// Calls started so far, in order, each saved as it started.
+    pub started: Vec<StartedCall>,
+    /// The next wave to start (a wave counts as started once all its calls are).
+    pub next_wave: usize,
+    /// Why the remaining planned locations were not started, when a gate or a failure stopped
+    /// the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
+    /// Where the final report is, once published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_uri: Option<String>,
+    /// The workflow that carries the run out (a state machine execution, a CLI process): a
+    /// later delivery of the same trigger, by another workflow, finds the run started. `None`
+    /// once a workflow gave the run up after a failure: the next delivery carries it on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+}
+
+/// What a delivery of a run trigger finds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// The run to carry out: new, left unfinished by an earlier attempt of the same workflow,
+    /// or given up by a failed workflow.
+    Start(Box<RunState>),
+    /// Another workflow (an earlier delivery of the same trigger) owns the run.
+    Duplicate {
+        /// The run's id.
+        run_id: String,
+        /// The workflow that owns it.
+        owner: Option<String>,
+    },
+}
+
+/// Accepts one delivery of a run trigger by workflow `owner`: the run `run_id` (the trigger's
+/// idempotency key) planned and saved, owned by `owner`; or, when it exists, carried on if
+/// `owner` owns it (a retried step) or nobody does (a workflow gave it up after a failure),
+/// and reported as a duplicate if another workflow owns it. Events are delivered at least
+/// once: three deliveries make one run, one set of starts, one report. A stored state that
+/// cannot be read is an error, never planned over.
+pub async fn accept_delivery(
+    run_id: &str,
+    request: RunRequest,
+    owner: &str,
+    directory: &dyn Directory,
+    context: &PlanContext<'_>,
+    store: &dyn ReportStore,
+) -> Result<Delivery> {
+    match RunState::find(store, run_id).await? {
+        Some(state) if state.owner.as_deref() == Some(owner) => {
+            Ok(Delivery::Start(Box::new(state)))
+        }
+        Some(mut state) if state.owner.is_none() => {
+            tracing::info!(
+                run_id,
+                owner,
+                "carrying on a run its earlier workflow gave up"
+            );
+            state.owner = Some(owner.to_owned());
+            state.stopped = None;
+            state.save(store).await?;
+            Ok(Delivery::Start(Box::new(state)))
+        }
+        Some(state) => Ok(Delivery::Duplicate {
+            run_id: run_id.to_owned(),
+            owner: state.owner,
+        }),
+        None => {
+            let mut state = RunState::new(plan_run(run_id, request, directory, context).await?);
+            state.owner = Some(owner.to_owned());
+            state.save(store).await?;
+            Ok(Delivery::Start(Box::new(state)))
+        }
+    }
+}
+
+impl RunState {
+    /// The state of a run that has not started.
+    pub fn new(plan: RunPlan) -> Self {
+        Self {
+            plan,
+            started: Vec::new(),
+            next_wave: 0,
+            stopped: None,
+            report_uri: None,
+            owner: None,
+        }
+    }
+
+    /// Where the state of run `run_id` is kept.
+    pub fn key(run_id: &str) -> String {
+        format!("state/runs/{run_id}.json")
+    }
+
+    /// Saves the state.
+    pub async fn save(&self, store: &dyn ReportStore) -> Result<String> {
+        let body = serde_json::to_vec(self)
+            .map_err(|error| Error::unserializable("the run state", &error))?;
+        store.put(&Self::key(&self.plan.run_id), body).await
+    }
+
+    /// The state of run `run_id`, `None` when there is none; [`Error::CorruptState`] when
+    /// there is one that cannot be read.
+    pub async fn find(store: &dyn ReportStore, run_id: &str) -> Result<Option<Self>> {
+        let key = Self::key(run_id);
+        let Some(body) = store.get(&key).await? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&body)
+            .map(Some)
+            .map_err(|error| Error::CorruptState {
+                key,
+                problem: error.to_string(),
+            })
+    }
+
+    /// The state of run `run_id`; [`Error::NotFound`] when there is none.
+    pub async fn load(store: &dyn ReportStore, run_id: &str) -> Result<Self> {
+        Self::find(store, run_id).await?.ok_or_else(|| {
+            Error::not_found(
+                "run",
+                run_id,
+                Some("runs are named by their trigger's key; `fabric status` takes one".to_owned()),
+            )
+        })
+    }
+
+    /// The calls started for wave `wave_index`.
+    pub fn calls_of_wave(&self, wave_index: usize) -> impl Iterator<Item = &StartedCall> {
+        let name = self
+            .plan
+            .waves
+            .get(wave_index)
+            .map(|wave| wave.name.as_str());
+        self.started
+            .iter()
+            .filter(move |call| Some(call.wave.as_str()) == name)
+    }
+
+    /// The calls of the latest wave that started in full.
+    pub fn latest_wave_calls(&self) -> impl Iterator<Item = &StartedCall> {
+        self.calls_of_wave(self.next_wave.wrapping_sub(1))
+    }
+
+    /// True when every wave has started (or a gate stopped the rest).
+    pub fn all_started(&self) -> bool {
+        self.next_wave >= self.plan.waves.len() || self.stopped.is_some()
+    }
+
+    /// Where the collected results of one started call are kept.
+    pub fn call_results_key(run_id: &str, execution_id: &str) -> String {
+        format!("state/runs/{run_id}/calls/{execution_id}.json")
+    }
+
+    /// Collects the results of the started call `execution_id` and keeps them (the
+    /// `CollectCall` step); returns how many locations it covered.
+    pub async fn collect_and_keep(
+        &self,
+        execution_id: &str,
+        automation: &dyn Automation,
+        locations: &dyn Locations,
+        store: &dyn ReportStore,
+    ) -> Result<usize> {
+        let call = self
+            .started
+            .iter()
+            .find(|call| call.execution_id == execution_id)
+            .ok_or_else(|| {
+                Error::not_found(
+                    "started call",
+                    execution_id,
+                    Some(format!("run {} did not start it", self.plan.run_id)),
+                )
+            })?;
+        let results = collect_call(call, automation, locations).await?;
+        let body = serde_json::to_vec(&results)
+            .map_err(|error| Error::unserializable("the call's results", &error))?;
+        store
+            .put(
+                &Self::call_results_key(&self.plan.run_id, execution_id),
+                body,
+            )
+            .await?;
+        Ok(results.len())
+    }
+
+    /// The report so far (every planned and skipped location), from the kept results of each
+    /// call (collected now for calls that have none kept), with the reason the rest did not
+    /// start when a gate or a failure stopped the run. Kept results that cannot be read are
+    /// [`Error::CorruptState`].
+    pub async fn report(
+        &self,
+        automation: &dyn Automation,
+        locations: &dyn Locations,
+        store: &dyn ReportStore,
+    ) -> Result<RunReport> {
+        let mut results = Vec::new();
+        for call in &self.started {
+            let key = Self::call_results_key(&self.plan.run_id, &call.execution_id);
+            match store.get(&key).await? {
+                Some(body) => results.extend(
+                    serde_json::from_slice::<Vec<LocationResult>>(&body).map_err(|error| {
+                        Error::CorruptState {
+                            key,
+                            problem: error.to_string(),
+                        }
+                    })?,
+                ),
+                None => results.extend(collect_call(call, automation, locations).await?),
+            }
+        }
+        assemble(&self.plan, &self.started, self.stopped.as_deref(), results)
+    }
+}

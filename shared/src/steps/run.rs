@@ -1,0 +1,251 @@
+//! The multi-location run state machine's tasks: `StartRun` (accept the trigger's run: plan
+//! and save it, or find it started), `StartWave`, `TrackRun`, `CollectCall` (one Distributed
+//! Map item), `CollectResults` (the report so far and the next wave's gate) and
+//! `PublishReport`.
+
+use super::{ReportSink, RunPorts};
+use crate::Result;
+use crate::events::{Trigger, TriggerEvent};
+use crate::plan::{PlanContext, plan_run};
+use crate::runs::{self, Delivery, RunState};
+use crate::workflow::{
+    CollectRequest, PublishRequest, ReportPublished, RunCollected, RunStarted, RunStep, RunTracked,
+    StartRequest, StepError, TriggerDelivery, WaveStarted,
+};
+
+/// The `start-run` function: [`start_run`] or [`start_wave`], as the request says.
+pub async fn start(ports: &RunPorts<'_>, request: StartRequest) -> Result<RunStarted> {
+    match request {
+        StartRequest::Trigger(delivery) => start_run(ports, delivery).await,
+        StartRequest::Wave(step) => start_wave(ports, step).await,
+    }
+}
+
+/// A [`RunStarted`] that leaves this workflow nothing to run, for `reason`.
+fn nothing_to_run(locations: usize, reason: String) -> RunStarted {
+    RunStarted {
+        run_id: None,
+        locations,
+        wave: None,
+        reason: Some(reason),
+    }
+}
+
+/// `StartRun`: the run the trigger asks for, planned and saved and owned by the delivering
+/// workflow, or found started by an earlier delivery (then `run_id` is `None` and nothing
+/// starts). A manual dry run is planned and previewed by SSM, and nothing is saved or started.
+pub async fn start_run(ports: &RunPorts<'_>, delivery: TriggerDelivery) -> Result<RunStarted> {
+    let trigger = TriggerEvent::from_value(&delivery.trigger)?;
+    let Some(request) = runs::run_request_for(&trigger.trigger, ports.config)? else {
+        return Ok(nothing_to_run(
+            0,
+            "the event is not a run trigger".to_owned(),
+        ));
+    };
+    let run_id = trigger.idempotency_key.to_string();
+    let context = PlanContext {
+        default_regions: &ports.config.regions,
+    };
+    if matches!(trigger.trigger, Trigger::Manual { dry_run: true, .. }) {
+        let plan = plan_run(&run_id, request, ports.directory, &context).await?;
+        let preview = runs::preview(ports.automation, &plan).await?;
+        return Ok(nothing_to_run(
+            plan.planned_count(),
+            format!(
+                "dry run: {} locations planned, {} skipped; SSM's preview: {} accounts, {} Regions, {} targets; nothing was started",
+                plan.planned_count(),
+                plan.skipped.len(),
+                preview.accounts,
+                preview.regions.len(),
+                preview.targets
+            ),
+        ));
+    }
+    let delivered = runs::accept_delivery(
+        &run_id,
+        request,
+        &delivery.execution,
+        ports.directory,
+        &context,
+        ports.store,
+    )
+    .await?;
+    match delivered {
+        Delivery::Start(state) => Ok(RunStarted {
+            run_id: Some(state.plan.run_id.clone()),
+            locations: state.plan.planned_count(),
+            wave: None,
+            reason: None,
+        }),
+        Delivery::Duplicate { run_id, owner } => {
+            tracing::info!(run_id, ?owner, "a repeated delivery: the run is started");
+            Ok(nothing_to_run(
+                0,
+                format!(
+                    "run {run_id} was started by an earlier delivery of this trigger ({})",
+                    owner.as_deref().unwrap_or("unknown workflow")
+                ),
+            ))
+        }
+    }
+}
+
+/// `StartWave`: starts the run's next wave (the calls an earlier attempt did not start), each
+/// call saved as it starts.
+pub async fn start_wave(ports: &RunPorts<'_>, step: RunStep) -> Result<RunStarted> {
+    let mut state = RunState::load(ports.store, &step.run_id).await?;
+    if state.all_started() {
+        return Ok(RunStarted {
+            run_id: Some(step.run_id),
+            locations: 0,
+            wave: None,
+            reason: Some("every wave has started".to_owned()),
+        });
+    }
+    let calls = runs::start_wave(
+        &mut state,
+        ports.automation,
+        ports.store,
+        ports.start_pacing,
+    )
+    .await?;
+    let name = state
+        .latest_wave_calls()
+        .next()
+        .map_or_else(String::new, |call| call.wave.clone());
+    Ok(RunStarted {
+        run_id: Some(step.run_id),
+        locations: calls.iter().map(|call| call.locations.len()).sum(),
+        wave: Some(WaveStarted {
+            name,
+            calls: calls.into_iter().map(|call| call.execution_id).collect(),
+        }),
+        reason: None,
+    })
+}
+
+/// `TrackRun`: locations by status, whether every started automation has ended, and the
+/// latest wave's calls (the items of the `CollectCalls` map).
+pub async fn track_run(ports: &RunPorts<'_>, step: RunStep) -> Result<RunTracked> {
+    let state = RunState::load(ports.store, &step.run_id).await?;
+    let progress = runs::progress(ports.automation, &state.started).await?;
+    Ok(RunTracked {
+        run_id: step.run_id,
+        done: progress.done,
+        counts: progress.counts,
+        calls: state
+            .latest_wave_calls()
+            .map(|call| call.execution_id.clone())
+            .collect(),
+    })
+}
+
+/// The `collect-results` function: [`collect_call`] for a request that names a call, else
+/// [`collect_results`].
+pub async fn collect(ports: &RunPorts<'_>, request: CollectRequest) -> Result<RunCollected> {
+    match request.execution_id {
+        Some(execution_id) => collect_call(ports, request.run_id, &execution_id).await,
+        None => {
+            collect_results(
+                ports,
+                RunStep {
+                    run_id: request.run_id,
+                },
+            )
+            .await
+        }
+    }
+}
+
+/// `CollectCall`: one started call's locations read from their child executions and kept.
+pub async fn collect_call(
+    ports: &RunPorts<'_>,
+    run_id: String,
+    execution_id: &str,
+) -> Result<RunCollected> {
+    let state = RunState::load(ports.store, &run_id).await?;
+    let collected = state
+        .collect_and_keep(execution_id, ports.automation, ports.locations, ports.store)
+        .await?;
+    Ok(RunCollected {
+        run_id,
+        next_wave: false,
+        collected,
+        counts: std::collections::BTreeMap::default(),
+    })
+}
+
+/// `CollectResults`: the report so far from the kept results, and whether the next wave
+/// starts: waves remain and the latest one passed its gate (a failed gate is saved, so the
+/// report says why the rest did not start).
+pub async fn collect_results(ports: &RunPorts<'_>, step: RunStep) -> Result<RunCollected> {
+    let mut state = RunState::load(ports.store, &step.run_id).await?;
+    let report = state
+        .report(ports.automation, ports.locations, ports.store)
+        .await?;
+    let next_wave = !state.all_started()
+        && match runs::gate(&report, &state.plan, state.next_wave.saturating_sub(1)) {
+            Ok(()) => true,
+            Err(reason) => {
+                state.stopped = Some(reason);
+                state.save(ports.store).await?;
+                false
+            }
+        };
+    Ok(RunCollected {
+        run_id: step.run_id,
+        next_wave,
+        collected: 0,
+        counts: report.counts_by_status(),
+    })
+}
+
+/// The `publish-report` function: a run's report ([`publish_run_report`]) or an onboarding's
+/// ([`super::onboarding::publish_onboarding_report`]).
+pub async fn publish_report(
+    ports: &RunPorts<'_>,
+    request: PublishRequest,
+) -> Result<ReportPublished> {
+    match request {
+        PublishRequest::Run { run, error } => publish_run_report(ports, run, error).await,
+        PublishRequest::Onboarding {
+            input,
+            shares,
+            role,
+            error,
+        } => {
+            let dry_run = input.dry_run;
+            let report = super::onboarding::onboarding_report(input, shares, role, error);
+            super::onboarding::publish_onboarding_report(ports.reports(), &report, dry_run).await
+        }
+    }
+}
+
+/// `PublishReport` of a run: every location's result stored and the summary published. After
+/// a failed step the report says so, and the workflow gives the run up: a later delivery of
+/// its trigger carries it on.
+pub async fn publish_run_report(
+    ports: &RunPorts<'_>,
+    run: RunStep,
+    error: Option<StepError>,
+) -> Result<ReportPublished> {
+    let mut state = RunState::load(ports.store, &run.run_id).await?;
+    if let Some(error) = &error {
+        state
+            .stopped
+            .get_or_insert_with(|| format!("the run failed: {error}"));
+        state.owner = None;
+    }
+    let report = state
+        .report(ports.automation, ports.locations, ports.store)
+        .await?;
+    let ReportSink { store, notifier } = ports.reports();
+    let published =
+        crate::report::publish_run(&report, store, notifier, crate::report::now()).await?;
+    state.report_uri = Some(published.report_uri.clone());
+    state.save(ports.store).await?;
+    Ok(ReportPublished {
+        report: published.report_uri,
+        message_id: published.message_id,
+    })
+}

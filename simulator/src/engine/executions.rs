@@ -1,0 +1,354 @@
+//! The execution store and each execution's lifecycle: `StartAutomationExecution` (with its
+//! client tokens), the parent and child executions it creates, their steps' and their own
+//! status changes, and `StopAutomationExecution`.
+
+use super::documents::DocumentSource;
+use super::{AutomationStatus, Caller, Engine, lock, now};
+use crate::wire::{ApiError, Parameters, StartRequest, WireTargetLocation};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// Client tokens already used: (account, Region, token) -> (request fingerprint, execution id).
+pub(super) type ClientTokens =
+    std::collections::HashMap<(String, String, String), (String, String)>;
+
+/// One step of an execution.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// Unique id.
+    pub id: String,
+    /// The step's name.
+    pub name: String,
+    /// The action, e.g. `aws:executeAutomation`.
+    pub action: String,
+    /// Its status.
+    pub status: AutomationStatus,
+    /// When it started.
+    pub start: Option<f64>,
+    /// When it ended.
+    pub end: Option<f64>,
+    /// Why it failed.
+    pub failure_message: Option<String>,
+    /// Its outputs (for `aws:executeAutomation`: `ExecutionId`).
+    pub outputs: Parameters,
+    /// The location it ran in (multi-location parents only).
+    pub target_location: Option<WireTargetLocation>,
+}
+
+/// One automation execution, in one account and Region.
+#[derive(Debug, Clone)]
+pub struct Execution {
+    /// `AutomationExecutionId`.
+    pub id: String,
+    /// The account it lives in.
+    pub account: String,
+    /// The Region it lives in.
+    pub region: String,
+    /// What the caller started it with (for children: derived from the parent's).
+    pub request: StartRequest,
+    /// `CrossAccount` for a multi-location parent, else `Local`.
+    pub automation_type: &'static str,
+    /// The parent, for children.
+    pub parent_id: Option<String>,
+    /// The target value of a per-target child.
+    pub target: Option<String>,
+    /// The target values a rate-controlled execution resolved.
+    pub resolved_targets: Vec<String>,
+    /// Its status.
+    pub status: AutomationStatus,
+    /// When it started.
+    pub start: f64,
+    /// When it ended.
+    pub end: Option<f64>,
+    /// Why it failed.
+    pub failure_message: Option<String>,
+    /// Its steps.
+    pub steps: Vec<Step>,
+    /// The ARN of the caller.
+    pub executed_by: String,
+    /// Set by `StopAutomationExecution`.
+    pub cancel_requested: bool,
+}
+
+impl Step {
+    /// A step not started yet, with a fresh id.
+    pub(super) fn pending(name: String, action: &str) -> Self {
+        Self {
+            id: uuid::Uuid::new_v4().to_string(),
+            name,
+            action: action.to_owned(),
+            status: AutomationStatus::Pending,
+            start: None,
+            end: None,
+            failure_message: None,
+            outputs: Parameters::new(),
+            target_location: None,
+        }
+    }
+}
+
+impl Execution {
+    /// A `Local` execution of `request` in `account` and `region`, with a fresh id, in progress
+    /// from now.
+    pub(super) fn new(
+        account: &str,
+        region: &str,
+        request: StartRequest,
+        executed_by: String,
+    ) -> Self {
+        Self {
+            id: uuid::Uuid::new_v4().to_string(),
+            account: account.to_owned(),
+            region: region.to_owned(),
+            request,
+            automation_type: "Local",
+            parent_id: None,
+            target: None,
+            resolved_targets: Vec::new(),
+            status: AutomationStatus::InProgress,
+            start: now(),
+            end: None,
+            failure_message: None,
+            steps: Vec::new(),
+            executed_by,
+            cancel_requested: false,
+        }
+    }
+}
+
+impl Engine {
+    /// A copy of execution `id` when `caller` may see it (same account and Region).
+    pub fn execution(&self, caller: &Caller, id: &str) -> Result<Execution, ApiError> {
+        lock(&self.executions)
+            .get(id)
+            .filter(|execution| {
+                execution.account == caller.account && execution.region == caller.region
+            })
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::new(
+                    "AutomationExecutionNotFoundException",
+                    format!("Automation execution {id} was not found."),
+                )
+            })
+    }
+
+    /// Every execution `caller` may see, newest first.
+    pub fn visible(&self, caller: &Caller) -> Vec<Execution> {
+        let mut visible: Vec<Execution> = lock(&self.executions)
+            .values()
+            .filter(|execution| {
+                execution.account == caller.account && execution.region == caller.region
+            })
+            .cloned()
+            .collect();
+        visible.sort_by(|a, b| b.start.total_cmp(&a.start).then_with(|| a.id.cmp(&b.id)));
+        visible
+    }
+
+    /// A copy of execution `id`, whoever owns it.
+    pub(super) fn snapshot(&self, id: &str) -> Option<Execution> {
+        lock(&self.executions).get(id).cloned()
+    }
+
+    pub(super) fn update(&self, id: &str, change: impl FnOnce(&mut Execution)) {
+        if let Some(execution) = lock(&self.executions).get_mut(id) {
+            change(execution);
+        }
+    }
+
+    pub(super) fn cancelled(&self, id: &str) -> bool {
+        lock(&self.executions)
+            .get(id)
+            .is_some_and(|execution| execution.cancel_requested)
+    }
+
+    /// `StartAutomationExecution`: checks the request, creates the execution and runs it in
+    /// the background.
+    pub async fn start(
+        self: &Arc<Self>,
+        caller: &Caller,
+        request: StartRequest,
+    ) -> Result<String, ApiError> {
+        super::validation::check_request(&request)?;
+        if let Some(token) = &request.client_token {
+            // The API reference: the token "is case insensitive".
+            let token = token.to_ascii_lowercase();
+            let key = (caller.account.clone(), caller.region.clone(), token.clone());
+            let fingerprint = serde_json::to_string(&StartRequest {
+                client_token: Some(token),
+                ..request.clone()
+            })
+            .unwrap_or_default();
+            if let Some((seen, id)) = lock(&self.client_tokens).get(&key) {
+                return if *seen == fingerprint {
+                    Ok(id.clone())
+                } else {
+                    Err(ApiError::new(
+                        "IdempotentParameterMismatch",
+                        "Error occurred during operation 'StartAutomationExecution'. The client token was used with different parameters.",
+                    ))
+                };
+            }
+            let source = self.document_source(caller, &request.document_name).await?;
+            let id = self.create(caller, request, source);
+            lock(&self.client_tokens).insert(key, (fingerprint, id.clone()));
+            return Ok(id);
+        }
+        let source = self.document_source(caller, &request.document_name).await?;
+        Ok(self.create(caller, request, source))
+    }
+
+    fn create(
+        self: &Arc<Self>,
+        caller: &Caller,
+        request: StartRequest,
+        source: DocumentSource,
+    ) -> String {
+        let multi_location = !request.target_locations.is_empty();
+        let executed_by = format!("arn:aws:iam::{}:root", caller.account);
+        let mut execution = Execution::new(&caller.account, &caller.region, request, executed_by);
+        if multi_location {
+            execution.automation_type = "CrossAccount";
+        }
+        let id = execution.id.clone();
+        lock(&self.executions).insert(id.clone(), execution);
+        let engine = Arc::clone(self);
+        let run_id = id.clone();
+        tokio::spawn(async move {
+            if multi_location {
+                engine.run_parent(&run_id, &source).await;
+            } else {
+                engine
+                    .run_execution(&run_id, &source, BTreeMap::new())
+                    .await;
+            }
+        });
+        id
+    }
+
+    /// Stores a child of `parent_id` (a location's execution, or a target's) and returns its id.
+    pub(super) fn create_child(
+        &self,
+        parent: &Execution,
+        account: &str,
+        region: &str,
+        request: StartRequest,
+        target: Option<String>,
+    ) -> String {
+        let mut child = Execution::new(account, region, request, parent.executed_by.clone());
+        child.parent_id = Some(parent.id.clone());
+        child.target = target;
+        let id = child.id.clone();
+        lock(&self.executions).insert(id.clone(), child);
+        id
+    }
+
+    /// `StopAutomationExecution`: asks the execution and all its descendants to stop.
+    pub fn stop(&self, caller: &Caller, id: &str) -> Result<(), ApiError> {
+        let execution = self.execution(caller, id)?;
+        if execution.status.is_final() {
+            return Err(ApiError::new(
+                "InvalidAutomationStatusUpdateException",
+                format!(
+                    "Automation execution {id} is {:?} and can no longer be stopped.",
+                    execution.status
+                ),
+            ));
+        }
+        let mut executions = lock(&self.executions);
+        let mut pending = vec![id.to_owned()];
+        while let Some(next) = pending.pop() {
+            pending.extend(
+                executions
+                    .values()
+                    .filter(|child| child.parent_id.as_deref() == Some(next.as_str()))
+                    .map(|child| child.id.clone()),
+            );
+            if let Some(execution) = executions.get_mut(&next) {
+                if !execution.status.is_final() {
+                    execution.cancel_requested = true;
+                    execution.status = AutomationStatus::Cancelling;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn set_step(
+        &self,
+        id: &str,
+        index: usize,
+        status: AutomationStatus,
+        failure_message: Option<String>,
+    ) {
+        self.update(id, |execution| {
+            if let Some(step) = execution.steps.get_mut(index) {
+                if step.start.is_none() && status != AutomationStatus::Cancelled {
+                    step.start = Some(now());
+                }
+                step.status = status;
+                if status.is_final() {
+                    step.end = Some(now());
+                }
+                if failure_message.is_some() {
+                    step.failure_message = failure_message;
+                }
+            }
+        });
+    }
+
+    pub(super) fn finish(
+        &self,
+        id: &str,
+        status: AutomationStatus,
+        failure_message: Option<String>,
+    ) {
+        self.update(id, |execution| {
+            execution.status = status;
+            execution.end = Some(now());
+            if failure_message.is_some() {
+                execution.failure_message = failure_message;
+            }
+        });
+    }
+
+    /// Runs child `child` to its end and reports it on step `index` of `parent_id`: the step
+    /// takes the child's status and failure message.
+    pub(super) async fn run_child_step(
+        self: &Arc<Self>,
+        parent_id: &str,
+        index: usize,
+        child: &str,
+        source: &DocumentSource,
+        tags: BTreeMap<String, String>,
+    ) -> AutomationStatus {
+        let status = self.run_execution(child, source, tags).await;
+        let message = self.snapshot(child).and_then(|child| child.failure_message);
+        self.set_step(parent_id, index, status, message);
+        status
+    }
+
+    /// Runs one execution in its own account and Region: fanned out over its targets when it
+    /// has any, else the document's steps.
+    /// (Boxed: a rate-controlled execution runs its per-target children through it again.)
+    pub(super) fn run_execution<'a>(
+        self: &'a Arc<Self>,
+        id: &'a str,
+        source: &'a DocumentSource,
+        tags: BTreeMap<String, String>,
+    ) -> Pin<Box<dyn Future<Output = AutomationStatus> + Send + 'a>> {
+        Box::pin(async move {
+            let Some(execution) = self.snapshot(id) else {
+                return AutomationStatus::Failed;
+            };
+            if execution.request.targets.is_empty() && execution.request.target_maps.is_empty() {
+                self.run_document(&execution, source, &tags).await
+            } else {
+                self.run_targets(&execution, source).await
+            }
+        })
+    }
+}

@@ -1,0 +1,111 @@
+//! The executions and how they run: a multi-location parent with one `aws:executeAutomation`
+//! step per location, each child in its target account and Region (failing as SSM's do when
+//! the execution role or the shared document is missing), rate-controlled targets resolved
+//! against moto's EC2 instances and resource groups, and the documents' own steps.
+//!
+//! Where SSM documents no exact wording or behaviour, the simulator's choice is stated where it
+//! is made: `executions` (the store and each execution's lifecycle), `locations` (the fan-out
+//! over accounts and Regions), `targets` (the fan-out over targets), `documents` (where a
+//! document is and what its steps do), `validation` (the request checks) and `fan_out` (running
+//! items under a concurrency and an error threshold).
+
+mod documents;
+mod executions;
+mod fan_out;
+mod locations;
+mod targets;
+mod validation;
+
+use crate::moto::Moto;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub use crate::status::AutomationStatus;
+pub use documents::BEHAVIOUR_TAG;
+pub use executions::{Execution, Step};
+pub use locations::DEFAULT_EXECUTION_ROLE;
+
+/// Who made a call: the account of its credentials and the Region it was sent to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Caller {
+    /// The caller's account.
+    pub account: String,
+    /// The Region of the endpoint.
+    pub region: String,
+}
+
+/// What the simulator does that is not SSM's business: timing and where the organization is.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How long each simulated document step takes.
+    pub step_duration: Duration,
+    /// The organization's management account (default: the caller's account).
+    pub organization_account: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            step_duration: Duration::from_millis(20),
+            organization_account: None,
+        }
+    }
+}
+
+/// All executions, and the work that runs them.
+#[derive(Debug)]
+pub struct Engine {
+    moto: Moto,
+    settings: Mutex<Settings>,
+    executions: Mutex<BTreeMap<String, Execution>>,
+    client_tokens: Mutex<executions::ClientTokens>,
+    step_cache: Mutex<documents::StepCache>,
+    regions: crate::regions::RegionSettings,
+}
+
+impl Engine {
+    /// An engine that asks `moto` about the world.
+    pub fn new(moto: Moto, settings: Settings) -> Arc<Self> {
+        Arc::new(Self {
+            moto,
+            settings: Mutex::new(settings),
+            executions: Mutex::new(BTreeMap::new()),
+            client_tokens: Mutex::new(HashMap::new()),
+            step_cache: Mutex::new(HashMap::new()),
+            regions: crate::regions::RegionSettings::default(),
+        })
+    }
+
+    /// The moto server behind the simulator.
+    pub fn moto(&self) -> &Moto {
+        &self.moto
+    }
+
+    /// Which Regions each account has enabled.
+    pub fn regions(&self) -> &crate::regions::RegionSettings {
+        &self.regions
+    }
+
+    /// Replaces the settings.
+    pub fn configure(&self, settings: Settings) {
+        *lock(&self.settings) = settings;
+    }
+
+    fn settings(&self) -> Settings {
+        lock(&self.settings).clone()
+    }
+}
+
+/// Now, in epoch seconds (SSM's timestamps on the wire).
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |elapsed| elapsed.as_secs_f64())
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
