@@ -32,10 +32,13 @@ pub struct RunState {
     pub started: Vec<StartedCall>,
     /// The next wave to start (a wave counts as started once all its calls are).
     pub next_wave: usize,
-    /// Why the remaining planned locations were not started, when a gate or a failure stopped
-    /// the run.
+    /// Why the remaining waves were not started, when a gate stopped them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
+    /// Why the workflow that owned the run failed, when one did (a later delivery of the
+    /// trigger carries the run on, and clears it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
     /// Where the final report is, once published.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report_uri: Option<String>,
@@ -86,7 +89,7 @@ pub async fn accept_delivery(
                 "carrying on a run its earlier workflow gave up"
             );
             state.owner = Some(owner.to_owned());
-            state.stopped = None;
+            state.failure = None;
             state.save(store).await?;
             Ok(Delivery::Start(Box::new(state)))
         }
@@ -111,6 +114,7 @@ impl RunState {
             started: Vec::new(),
             next_wave: 0,
             stopped: None,
+            failure: None,
             report_uri: None,
             owner: None,
         }
@@ -215,7 +219,7 @@ impl RunState {
 
     /// The report so far (every planned and skipped location), from the kept results of each
     /// call (collected now for calls that have none kept), with the reason the rest did not
-    /// start when a gate or a failure stopped the run. Kept results that cannot be read are
+    /// start when a gate or a failed workflow stopped the run. Kept results that cannot be read are
     /// [`Error::CorruptState`].
     pub async fn report(
         &self,
@@ -238,6 +242,7 @@ impl RunState {
                 None => results.extend(collect_call(call, automation, locations).await?),
             }
         }
-        assemble(&self.plan, &self.started, self.stopped.as_deref(), results)
+        let not_started = self.stopped.as_deref().or(self.failure.as_deref());
+        assemble(&self.plan, &self.started, not_started, results)
     }
 }

@@ -231,9 +231,7 @@ pub async fn publish_run_report(
 ) -> Result<ReportPublished> {
     let mut state = RunState::load(ports.store, &run.run_id).await?;
     if let Some(error) = &error {
-        state
-            .stopped
-            .get_or_insert_with(|| format!("the run failed: {error}"));
+        state.failure = Some(format!("the run failed: {error}"));
         state.owner = None;
     }
     let report = state
