@@ -28,16 +28,13 @@ pub(crate) async fn handle(
 mod tests {
     use super::*;
     use fabric::fakes::{FakeServices, example_config, throttled};
-    use lambda_runtime::{Context, Diagnostic};
+    use fabric_lambda::{error_type, invocation};
 
     const CREATED: &str =
         include_str!("../../../tests/fixtures/events/org-create-account-result-succeeded.json");
 
     fn event(json: &str) -> LambdaEvent<EventBridgeEvent<Value>> {
-        LambdaEvent::new(
-            serde_json::from_str(json).expect("fixture"),
-            Context::default(),
-        )
+        invocation(serde_json::from_str(json).expect("fixture"))
     }
 
     async fn handled(
@@ -70,7 +67,7 @@ mod tests {
         let fakes = FakeServices::example();
         fakes.workflows.faults.fail("start", 0, 1, throttled);
         let error = handled(&fakes, CREATED).await.expect_err("throttled");
-        assert_eq!(Diagnostic::from(error).error_type, "Fabric.Retryable");
+        assert_eq!(error_type(error), "Fabric.Retryable");
     }
 
     #[tokio::test]
@@ -145,6 +142,6 @@ mod tests {
         let error = handled(&fakes, &broken)
             .await
             .expect_err("invalid account id");
-        assert_eq!(Diagnostic::from(error).error_type, "Fabric.EventShape");
+        assert_eq!(error_type(error), "Fabric.EventShape");
     }
 }

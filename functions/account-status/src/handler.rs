@@ -18,12 +18,12 @@ pub(crate) async fn handle(
 mod tests {
     use super::*;
     use fabric::fakes::{FakeServices, example_config, onboarding_input, throttled};
-    use lambda_runtime::{Context, Diagnostic};
+    use fabric_lambda::{error_type, invocation};
 
     #[tokio::test]
     async fn when_the_account_is_an_active_member_then_it_is_ready() {
         let (fakes, config) = (FakeServices::example(), example_config());
-        let event = LambdaEvent::new(onboarding_input("444455556666"), Context::default());
+        let event = invocation(onboarding_input("444455556666"));
         let readiness = handle(&fakes.onboarding_ports(&config), event)
             .await
             .expect("checked");
@@ -35,20 +35,20 @@ mod tests {
     async fn when_organizations_throttles_then_the_error_is_retryable() {
         let (fakes, config) = (FakeServices::example(), example_config());
         fakes.directory.faults.fail("account", 0, 1, throttled);
-        let event = LambdaEvent::new(onboarding_input("444455556666"), Context::default());
+        let event = invocation(onboarding_input("444455556666"));
         let error = handle(&fakes.onboarding_ports(&config), event)
             .await
             .expect_err("throttled");
-        assert_eq!(Diagnostic::from(error).error_type, "Fabric.Retryable");
+        assert_eq!(error_type(error), "Fabric.Retryable");
     }
 
     #[tokio::test]
     async fn when_the_account_is_the_central_one_then_it_is_refused() {
         let (fakes, config) = (FakeServices::example(), example_config());
-        let event = LambdaEvent::new(onboarding_input("111122223333"), Context::default());
+        let event = invocation(onboarding_input("111122223333"));
         let error = handle(&fakes.onboarding_ports(&config), event)
             .await
             .expect_err("the central account");
-        assert_eq!(Diagnostic::from(error).error_type, "Fabric.NotOnboardable");
+        assert_eq!(error_type(error), "Fabric.NotOnboardable");
     }
 }

@@ -19,16 +19,13 @@ pub(crate) async fn handle(
 mod tests {
     use super::*;
     use fabric::fakes::{FakeServices, example_config, started_run, throttled};
-    use lambda_runtime::{Context, Diagnostic};
+    use fabric_lambda::{error_type, invocation};
 
     fn request(run_id: &str, execution_id: Option<&str>) -> LambdaEvent<CollectRequest> {
-        LambdaEvent::new(
-            CollectRequest {
-                run_id: run_id.to_owned(),
-                execution_id: execution_id.map(ToOwned::to_owned),
-            },
-            Context::default(),
-        )
+        invocation(CollectRequest {
+            run_id: run_id.to_owned(),
+            execution_id: execution_id.map(ToOwned::to_owned),
+        })
     }
 
     #[tokio::test]
@@ -61,7 +58,7 @@ mod tests {
         let error = handle(&ports, request(&run_id, Some(&call)))
             .await
             .expect_err("throttled");
-        assert_eq!(Diagnostic::from(error).error_type, "Fabric.Retryable");
+        assert_eq!(error_type(error), "Fabric.Retryable");
     }
 
     #[tokio::test]
@@ -72,6 +69,6 @@ mod tests {
         let error = handle(&ports, request(&run_id, Some("exec-of-another-run")))
             .await
             .expect_err("not this run's call");
-        assert_eq!(Diagnostic::from(error).error_type, "Fabric.NotFound");
+        assert_eq!(error_type(error), "Fabric.NotFound");
     }
 }

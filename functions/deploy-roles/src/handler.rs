@@ -20,12 +20,12 @@ mod tests {
     use super::*;
     use fabric::fakes::{FakeServices, example_config, onboarding_input, throttled};
     use fabric::model::RoleOutcome;
-    use lambda_runtime::{Context, Diagnostic};
+    use fabric_lambda::{error_type, invocation};
 
     #[tokio::test]
     async fn when_an_account_joins_then_the_role_is_deployed_there() {
         let (fakes, config) = (FakeServices::example(), example_config());
-        let event = LambdaEvent::new(onboarding_input("444455556666"), Context::default());
+        let event = invocation(onboarding_input("444455556666"));
         let done = handle(&fakes.onboarding_ports(&config), event)
             .await
             .expect("deployed");
@@ -37,7 +37,7 @@ mod tests {
     async fn when_the_stack_set_is_throttled_then_the_outcome_says_so() {
         let (fakes, config) = (FakeServices::example(), example_config());
         fakes.roles.faults.fail("deploy", 0, 1, throttled);
-        let event = LambdaEvent::new(onboarding_input("444455556666"), Context::default());
+        let event = invocation(onboarding_input("444455556666"));
         let done = handle(&fakes.onboarding_ports(&config), event)
             .await
             .expect("a failed deployment is an outcome, not an error");
@@ -51,11 +51,11 @@ mod tests {
     #[tokio::test]
     async fn when_the_account_is_the_central_one_then_no_role_is_deployed() {
         let (fakes, config) = (FakeServices::example(), example_config());
-        let event = LambdaEvent::new(onboarding_input("111122223333"), Context::default());
+        let event = invocation(onboarding_input("111122223333"));
         let error = handle(&fakes.onboarding_ports(&config), event)
             .await
             .expect_err("the central account");
-        assert_eq!(Diagnostic::from(error).error_type, "Fabric.NotOnboardable");
+        assert_eq!(error_type(error), "Fabric.NotOnboardable");
         assert!(
             fakes
                 .roles

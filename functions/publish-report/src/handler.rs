@@ -20,18 +20,15 @@ mod tests {
     use super::*;
     use fabric::fakes::{FakeServices, example_config, started_run, throttled};
     use fabric::workflow::RunStep;
-    use lambda_runtime::{Context, Diagnostic};
+    use fabric_lambda::{error_type, invocation};
 
     fn run_report(run_id: &str) -> LambdaEvent<PublishRequest> {
-        LambdaEvent::new(
-            PublishRequest::Run {
-                run: RunStep {
-                    run_id: run_id.to_owned(),
-                },
-                error: None,
+        invocation(PublishRequest::Run {
+            run: RunStep {
+                run_id: run_id.to_owned(),
             },
-            Context::default(),
-        )
+            error: None,
+        })
     }
 
     #[tokio::test]
@@ -62,7 +59,7 @@ mod tests {
         let error = handle(&ports, run_report(&run_id))
             .await
             .expect_err("throttled");
-        assert_eq!(Diagnostic::from(error).error_type, "Fabric.Retryable");
+        assert_eq!(error_type(error), "Fabric.Retryable");
     }
 
     #[tokio::test]
@@ -72,7 +69,7 @@ mod tests {
         let error = handle(&fakes.run_ports(&config), run_report("run-1"))
             .await
             .expect_err("corrupt");
-        assert_eq!(Diagnostic::from(error).error_type, "Fabric.CorruptState");
+        assert_eq!(error_type(error), "Fabric.CorruptState");
         assert!(
             fakes
                 .notifier

@@ -19,16 +19,13 @@ pub(crate) async fn handle(
 mod tests {
     use super::*;
     use fabric::fakes::{FakeServices, example_config, throttled};
-    use lambda_runtime::{Context, Diagnostic};
+    use fabric_lambda::{error_type, invocation};
 
     /// What the template's reconcile schedule sends.
     const SCHEDULED: &str = r#"{"reconcile": {"schedule_name": "automation-fabric-reconcile", "scheduled_time": "2026-11-28T02:00:00Z"}}"#;
 
     fn scheduled(json: &str) -> Result<LambdaEvent<ReconcileRequest>, serde_json::Error> {
-        Ok(LambdaEvent::new(
-            serde_json::from_str(json)?,
-            Context::default(),
-        ))
+        Ok(invocation(serde_json::from_str(json)?))
     }
 
     #[tokio::test]
@@ -54,7 +51,7 @@ mod tests {
         let error = handle(&fakes.onboarding_ports(&config), event)
             .await
             .expect_err("throttled");
-        assert_eq!(Diagnostic::from(error).error_type, "Fabric.Retryable");
+        assert_eq!(error_type(error), "Fabric.Retryable");
     }
 
     #[test]

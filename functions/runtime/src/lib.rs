@@ -95,3 +95,15 @@ where
     }))
     .await
 }
+
+/// `payload` as the runtime hands it to a handler (a default context), for handler tests.
+#[cfg(feature = "testing")]
+pub fn invocation<T>(payload: T) -> LambdaEvent<T> {
+    LambdaEvent::new(payload, lambda_runtime::Context::default())
+}
+
+/// The `errorType` Lambda reports for `error` (what the state machines' Retry and Catch match).
+#[cfg(feature = "testing")]
+pub fn error_type(error: FunctionError) -> String {
+    Diagnostic::from(error).error_type
+}

@@ -20,12 +20,12 @@ mod tests {
     use super::*;
     use fabric::fakes::{FakeServices, example_config, onboarding_input, throttled};
     use fabric::model::ShareOutcome;
-    use lambda_runtime::{Context, Diagnostic};
+    use fabric_lambda::{error_type, invocation};
 
     #[tokio::test]
     async fn when_an_account_joins_then_every_document_is_shared_in_every_region() {
         let (fakes, config) = (FakeServices::example(), example_config());
-        let event = LambdaEvent::new(onboarding_input("444455556666"), Context::default());
+        let event = invocation(onboarding_input("444455556666"));
         let done = handle(&fakes.onboarding_ports(&config), event)
             .await
             .expect("shared");
@@ -43,7 +43,7 @@ mod tests {
     async fn when_listing_documents_is_throttled_then_the_region_reports_the_error() {
         let (fakes, config) = (FakeServices::example(), example_config());
         fakes.documents.faults.fail("owned", 0, 1, throttled);
-        let event = LambdaEvent::new(onboarding_input("444455556666"), Context::default());
+        let event = invocation(onboarding_input("444455556666"));
         let done = handle(&fakes.onboarding_ports(&config), event)
             .await
             .expect("one Region's failure is an outcome, not an error");
@@ -59,11 +59,11 @@ mod tests {
     #[tokio::test]
     async fn when_the_account_is_the_central_one_then_nothing_is_shared() {
         let (fakes, config) = (FakeServices::example(), example_config());
-        let event = LambdaEvent::new(onboarding_input("111122223333"), Context::default());
+        let event = invocation(onboarding_input("111122223333"));
         let error = handle(&fakes.onboarding_ports(&config), event)
             .await
             .expect_err("the central account");
-        assert_eq!(Diagnostic::from(error).error_type, "Fabric.NotOnboardable");
+        assert_eq!(error_type(error), "Fabric.NotOnboardable");
         assert!(
             fakes
                 .documents

@@ -18,19 +18,13 @@ pub(crate) async fn handle(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fabric::fakes::{FakeServices, example_config, throttled};
-    use lambda_runtime::{Context, Diagnostic};
-
-    const ALARM: &str =
-        include_str!("../../../tests/fixtures/events/cloudwatch-alarm-metric-alarm.json");
+    use fabric::fakes::{ALARM_EVENT as ALARM, FakeServices, example_config, throttled};
+    use fabric_lambda::{error_type, invocation};
 
     fn start_request(trigger: &str) -> LambdaEvent<StartRequest> {
         let trigger: serde_json::Value = serde_json::from_str(trigger).expect("a fixture");
         let payload = serde_json::json!({ "trigger": trigger, "execution": "exec-1" });
-        LambdaEvent::new(
-            serde_json::from_value(payload).expect("what the state machine sends"),
-            Context::default(),
-        )
+        invocation(serde_json::from_value(payload).expect("what the state machine sends"))
     }
 
     #[tokio::test]
@@ -44,10 +38,7 @@ mod tests {
         assert_eq!(accepted.locations, 1);
 
         let wave = serde_json::json!({ "run_id": run_id });
-        let wave = LambdaEvent::new(
-            serde_json::from_value(wave).expect("a wave"),
-            Context::default(),
-        );
+        let wave = invocation(serde_json::from_value(wave).expect("a wave"));
         let started = handle(&ports, wave).await.expect("started");
         assert_eq!(started.wave.expect("a wave").calls.len(), 1);
         assert_eq!(fakes.automation.started().len(), 1);
@@ -60,7 +51,7 @@ mod tests {
         let error = handle(&fakes.run_ports(&config), start_request(ALARM))
             .await
             .expect_err("throttled");
-        assert_eq!(Diagnostic::from(error).error_type, "Fabric.Retryable");
+        assert_eq!(error_type(error), "Fabric.Retryable");
     }
 
     #[tokio::test]
@@ -70,7 +61,7 @@ mod tests {
         let error = handle(&fakes.run_ports(&config), start_request(&broken))
             .await
             .expect_err("a bad account id");
-        assert_eq!(Diagnostic::from(error).error_type, "Fabric.EventShape");
+        assert_eq!(error_type(error), "Fabric.EventShape");
         assert!(fakes.store.keys().is_empty(), "nothing was saved");
     }
 }

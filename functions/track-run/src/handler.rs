@@ -18,15 +18,12 @@ pub(crate) async fn handle(
 mod tests {
     use super::*;
     use fabric::fakes::{FakeServices, example_config, started_run, throttled};
-    use lambda_runtime::{Context, Diagnostic};
+    use fabric_lambda::{error_type, invocation};
 
     fn step(run_id: &str) -> LambdaEvent<RunStep> {
-        LambdaEvent::new(
-            RunStep {
-                run_id: run_id.to_owned(),
-            },
-            Context::default(),
-        )
+        invocation(RunStep {
+            run_id: run_id.to_owned(),
+        })
     }
 
     #[tokio::test]
@@ -47,7 +44,7 @@ mod tests {
         let run_id = started_run(&ports).await;
         fakes.automation.faults.fail("execution", 0, 1, throttled);
         let error = handle(&ports, step(&run_id)).await.expect_err("throttled");
-        assert_eq!(Diagnostic::from(error).error_type, "Fabric.Retryable");
+        assert_eq!(error_type(error), "Fabric.Retryable");
     }
 
     #[tokio::test]
@@ -56,6 +53,6 @@ mod tests {
         let error = handle(&fakes.run_ports(&config), step("no-such-run"))
             .await
             .expect_err("no run");
-        assert_eq!(Diagnostic::from(error).error_type, "Fabric.NotFound");
+        assert_eq!(error_type(error), "Fabric.NotFound");
     }
 }
