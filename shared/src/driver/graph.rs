@@ -68,6 +68,25 @@ pub struct Graph {
     pub terminals: &'static [(&'static str, Terminal)],
 }
 
+/// `from` goes to `to` on `on`.
+pub const fn edge(from: &'static str, on: On, to: &'static str) -> Edge {
+    Edge { from, on, to }
+}
+
+/// The Choice state `from` goes to `to` when `variable` passes `test`.
+pub const fn choice(
+    from: &'static str,
+    variable: &'static str,
+    test: Test,
+    to: &'static str,
+) -> Edge {
+    Edge {
+        from,
+        on: On::Choice { variable, test },
+        to,
+    }
+}
+
 impl fmt::Display for Test {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -155,11 +174,13 @@ impl Graph {
             .any(|edge| edge.from == state && matches!(edge.on, On::Default))
     }
 
-    /// The terminal state `state`, when it is one.
-    pub fn terminal(&self, state: &str) -> Option<Terminal> {
-        self.terminals
-            .iter()
-            .find(|(name, _)| *name == state)
-            .map(|(_, terminal)| *terminal)
+    /// How the workflow ends in `state`, when it is a terminal state.
+    pub fn end(&self, state: &'static str) -> Option<super::End> {
+        self.terminals.iter().find(|(name, _)| *name == state).map(
+            |(_, terminal)| match *terminal {
+                Terminal::Succeed => super::End::Succeeded(state),
+                Terminal::Fail(error) => super::End::Failed { state, error },
+            },
+        )
     }
 }

@@ -1,7 +1,7 @@
 //! The onboarding state machine (`statemachines/account-onboarding.asl.json`), walked locally
 //! over onboarding's steps.
 
-use super::graph::{Edge, Graph, On, Terminal, Test};
+use super::graph::{Graph, On, Terminal, Test, choice, edge};
 use super::{End, Event, Observer, Timing, retried};
 use crate::model::OnboardingReport;
 use crate::steps::onboarding as steps;
@@ -29,18 +29,6 @@ const PUBLISH_FAILED: &str = "PublishFailed";
 
 /// How many readiness checks the state machine makes before giving up.
 pub const READINESS_CHECKS: i64 = 20;
-
-const fn edge(from: &'static str, on: On, to: &'static str) -> Edge {
-    Edge { from, on, to }
-}
-
-const fn choice(from: &'static str, variable: &'static str, test: Test, to: &'static str) -> Edge {
-    Edge {
-        from,
-        on: On::Choice { variable, test },
-        to,
-    }
-}
 
 /// The onboarding state machine's graph.
 pub const GRAPH: Graph = Graph {
@@ -137,11 +125,7 @@ pub async fn carry_out(
     };
     let mut state = GRAPH.start_at;
     loop {
-        if let Some(terminal) = GRAPH.terminal(state) {
-            let end = match terminal {
-                Terminal::Succeed => End::Succeeded(state),
-                Terminal::Fail(error) => End::Failed { state, error },
-            };
+        if let Some(end) = GRAPH.end(state) {
             return Ok(outcome(end, data));
         }
         observer.on(Event::Entered(state));

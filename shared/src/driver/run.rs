@@ -1,7 +1,7 @@
 //! The multi-location run state machine (`statemachines/multi-location-run.asl.json`), walked
 //! locally over the run's steps.
 
-use super::graph::{Edge, Graph, On, Terminal, Test};
+use super::graph::{Graph, On, Terminal, Test, choice, edge};
 use super::{End, Event, Observer, Timing, retried};
 use crate::steps::RunPorts;
 use crate::steps::run as steps;
@@ -35,18 +35,6 @@ const PUBLISH_FAILED: &str = "PublishFailed";
 
 /// How many `CollectCall` items run at once (the deployed Distributed Map runs 40).
 const COLLECT_CALLS_AT_ONCE: usize = 8;
-
-const fn edge(from: &'static str, on: On, to: &'static str) -> Edge {
-    Edge { from, on, to }
-}
-
-const fn choice(from: &'static str, variable: &'static str, test: Test, to: &'static str) -> Edge {
-    Edge {
-        from,
-        on: On::Choice { variable, test },
-        to,
-    }
-}
 
 /// The run state machine's graph.
 pub const GRAPH: Graph = Graph {
@@ -165,11 +153,7 @@ pub async fn carry_out(
     let mut accepted = None;
     let mut state = GRAPH.start_at;
     loop {
-        if let Some(terminal) = GRAPH.terminal(state) {
-            let end = match terminal {
-                Terminal::Succeed => End::Succeeded(state),
-                Terminal::Fail(error) => End::Failed { state, error },
-            };
+        if let Some(end) = GRAPH.end(state) {
             return Ok(outcome(end, accepted, data));
         }
         observer.on(Event::Entered(state));

@@ -32,6 +32,46 @@ fn manual(profile: &str) -> serde_json::Value {
     serde_json::json!({ "manual": { "requested_by": "test", "request_id": "r-1", "profile": profile } })
 }
 
+/// Carries out `trigger`'s run, delivered by `execution`, to its end.
+async fn run_to_the_end(
+    ports: &RunPorts<'_>,
+    trigger: &serde_json::Value,
+    execution: &str,
+) -> run::RunOutcome {
+    run::carry_out(
+        ports,
+        delivery(trigger, execution),
+        INSTANT,
+        Follow::ToTheEnd,
+        &mut (),
+    )
+    .await
+    .expect("carried out")
+}
+
+fn alarm() -> serde_json::Value {
+    serde_json::from_str(ALARM_EVENT).expect("JSON")
+}
+
+/// Onboards `account` with the example's fakes.
+async fn onboard(fakes: &FakeServices, account: &str) -> onboarding::OnboardingOutcome {
+    let config = example_config();
+    onboarding::carry_out(
+        &fakes.onboarding_ports(&config),
+        fakes.run_ports(&config).reports(),
+        onboarding_input(account),
+        INSTANT,
+        &mut (),
+    )
+    .await
+    .expect("carried out")
+}
+
+const ONBOARDING_FAILED: End = End::Failed {
+    state: "OnboardingFailed",
+    error: "Fabric.OnboardingFailed",
+};
+
 async fn report_of(ports: &RunPorts<'_>, run_id: &str) -> RunReport {
     RunState::load(ports.store, run_id)
         .await
@@ -69,16 +109,8 @@ fn wide(fakes: &FakeServices, accounts: usize) -> crate::config::Config {
 async fn when_an_alarm_run_is_carried_out_then_it_ends_reported_with_every_location() {
     let (fakes, config) = (FakeServices::example(), example_config());
     let ports = fakes.run_ports(&config);
-    let alarm: serde_json::Value = serde_json::from_str(ALARM_EVENT).expect("JSON");
-    let outcome = run::carry_out(
-        &ports,
-        delivery(&alarm, "exec-1"),
-        INSTANT,
-        Follow::ToTheEnd,
-        &mut (),
-    )
-    .await
-    .expect("carried out");
+    let alarm = alarm();
+    let outcome = run_to_the_end(&ports, &alarm, "exec-1").await;
     assert_eq!(outcome.end, End::Succeeded("RunReported"));
     let report = report_of(&ports, outcome.run_id().expect("a run")).await;
     assert_eq!(report.counts_by_status().get("Success"), Some(&1));
@@ -95,15 +127,7 @@ async fn when_a_gate_fails_then_the_next_wave_does_not_start_and_says_why() {
         .automation
         .script(canary, crate::model::AutomationStatus::Failed);
     let ports = fakes.run_ports(&config);
-    let outcome = run::carry_out(
-        &ports,
-        delivery(&manual("patch-baseline"), "exec-1"),
-        INSTANT,
-        Follow::ToTheEnd,
-        &mut (),
-    )
-    .await
-    .expect("carried out");
+    let outcome = run_to_the_end(&ports, &manual("patch-baseline"), "exec-1").await;
     assert_eq!(outcome.end, End::Succeeded("RunReported"));
     assert_eq!(
         fakes.automation.started().len(),
@@ -124,15 +148,7 @@ async fn when_a_start_fails_midway_then_the_report_names_every_automation_starte
     let config = wide(&fakes, 101);
     let ports = fakes.run_ports(&config);
     fakes.automation.faults.fail("start", 1, 1, denied);
-    let outcome = run::carry_out(
-        &ports,
-        delivery(&manual("wide"), "exec-1"),
-        INSTANT,
-        Follow::ToTheEnd,
-        &mut (),
-    )
-    .await
-    .expect("carried out");
+    let outcome = run_to_the_end(&ports, &manual("wide"), "exec-1").await;
     assert_eq!(
         outcome.end,
         End::Failed {
@@ -168,24 +184,8 @@ async fn when_the_trigger_is_redelivered_after_a_partial_start_then_the_run_is_c
     let config = wide(&fakes, 101);
     let ports = fakes.run_ports(&config);
     fakes.automation.faults.fail("start", 1, 1, denied);
-    let first = run::carry_out(
-        &ports,
-        delivery(&manual("wide"), "exec-1"),
-        INSTANT,
-        Follow::ToTheEnd,
-        &mut (),
-    )
-    .await
-    .expect("carried out");
-    let again = run::carry_out(
-        &ports,
-        delivery(&manual("wide"), "exec-2"),
-        INSTANT,
-        Follow::ToTheEnd,
-        &mut (),
-    )
-    .await
-    .expect("carried out");
+    let first = run_to_the_end(&ports, &manual("wide"), "exec-1").await;
+    let again = run_to_the_end(&ports, &manual("wide"), "exec-2").await;
     assert_eq!(again.end, End::Succeeded("RunReported"));
     assert_eq!(again.run_id(), first.run_id(), "the same run");
     assert_eq!(
@@ -201,7 +201,7 @@ async fn when_the_trigger_is_redelivered_after_a_partial_start_then_the_run_is_c
 async fn when_a_run_is_delivered_while_another_workflow_owns_it_then_nothing_starts() {
     let (fakes, config) = (FakeServices::example(), example_config());
     let ports = fakes.run_ports(&config);
-    let alarm: serde_json::Value = serde_json::from_str(ALARM_EVENT).expect("JSON");
+    let alarm = alarm();
     run::carry_out(
         &ports,
         delivery(&alarm, "exec-1"),
@@ -211,15 +211,7 @@ async fn when_a_run_is_delivered_while_another_workflow_owns_it_then_nothing_sta
     )
     .await
     .expect("started");
-    let second = run::carry_out(
-        &ports,
-        delivery(&alarm, "exec-2"),
-        INSTANT,
-        Follow::ToTheEnd,
-        &mut (),
-    )
-    .await
-    .expect("carried out");
+    let second = run_to_the_end(&ports, &alarm, "exec-2").await;
     assert_eq!(second.end, End::Succeeded("NothingToRun"));
     assert_eq!(fakes.automation.started().len(), 1);
 }
@@ -228,21 +220,13 @@ async fn when_a_run_is_delivered_while_another_workflow_owns_it_then_nothing_sta
 async fn when_the_run_state_is_corrupt_then_it_is_never_planned_over() {
     let (fakes, config) = (FakeServices::example(), example_config());
     let ports = fakes.run_ports(&config);
-    let alarm: serde_json::Value = serde_json::from_str(ALARM_EVENT).expect("JSON");
+    let alarm = alarm();
     let key = crate::events::TriggerEvent::from_value(&alarm)
         .expect("an alarm")
         .idempotency_key;
     let state_key = RunState::key(key.as_str());
     fakes.store.insert(&state_key, b"{\"plan\": 1");
-    let outcome = run::carry_out(
-        &ports,
-        delivery(&alarm, "exec-1"),
-        INSTANT,
-        Follow::ToTheEnd,
-        &mut (),
-    )
-    .await
-    .expect("carried out");
+    let outcome = run_to_the_end(&ports, &alarm, "exec-1").await;
     assert_eq!(
         outcome.end,
         End::Failed {
@@ -269,16 +253,8 @@ async fn when_a_parent_fails_before_any_step_then_its_message_reaches_every_loca
         .automation
         .fail_parents("the document is not shared with the account");
     let ports = fakes.run_ports(&config);
-    let alarm: serde_json::Value = serde_json::from_str(ALARM_EVENT).expect("JSON");
-    let outcome = run::carry_out(
-        &ports,
-        delivery(&alarm, "exec-1"),
-        INSTANT,
-        Follow::ToTheEnd,
-        &mut (),
-    )
-    .await
-    .expect("carried out");
+    let alarm = alarm();
+    let outcome = run_to_the_end(&ports, &alarm, "exec-1").await;
     let report = report_of(&ports, outcome.run_id().expect("a run")).await;
     let result = report.locations().next().expect("one location");
     assert!(
@@ -294,39 +270,17 @@ async fn when_steps_are_throttled_then_they_are_retried_and_the_run_ends_as_a_cl
     fakes.automation.faults.fail("execution", 0, 3, throttled);
     fakes.store.faults.fail("get", 2, 2, throttled);
     let ports = fakes.run_ports(&config);
-    let alarm: serde_json::Value = serde_json::from_str(ALARM_EVENT).expect("JSON");
-    let outcome = run::carry_out(
-        &ports,
-        delivery(&alarm, "exec-1"),
-        INSTANT,
-        Follow::ToTheEnd,
-        &mut (),
-    )
-    .await
-    .expect("carried out");
+    let alarm = alarm();
+    let outcome = run_to_the_end(&ports, &alarm, "exec-1").await;
     assert_eq!(outcome.end, End::Succeeded("RunReported"));
 }
 
 #[tokio::test]
 async fn when_the_central_account_is_onboarded_then_the_workflow_fails_with_a_report_and_changes_nothing()
  {
-    let (fakes, config) = (FakeServices::example(), example_config());
-    let outcome = onboarding::carry_out(
-        &fakes.onboarding_ports(&config),
-        fakes.run_ports(&config).reports(),
-        onboarding_input("111122223333"),
-        INSTANT,
-        &mut (),
-    )
-    .await
-    .expect("carried out");
-    assert_eq!(
-        outcome.end,
-        End::Failed {
-            state: "OnboardingFailed",
-            error: "Fabric.OnboardingFailed"
-        }
-    );
+    let fakes = FakeServices::example();
+    let outcome = onboard(&fakes, "111122223333").await;
+    assert_eq!(outcome.end, ONBOARDING_FAILED);
     assert!(
         outcome.report.errors[0].contains("Fabric.NotOnboardable"),
         "{:?}",
@@ -353,23 +307,9 @@ async fn when_the_central_account_is_onboarded_then_the_workflow_fails_with_a_re
 
 #[tokio::test]
 async fn when_an_account_is_never_ready_then_onboarding_gives_up_after_its_checks() {
-    let (fakes, config) = (FakeServices::example(), example_config());
-    let outcome = onboarding::carry_out(
-        &fakes.onboarding_ports(&config),
-        fakes.run_ports(&config).reports(),
-        onboarding_input("999988887777"),
-        INSTANT,
-        &mut (),
-    )
-    .await
-    .expect("carried out");
-    assert_eq!(
-        outcome.end,
-        End::Failed {
-            state: "OnboardingFailed",
-            error: "Fabric.OnboardingFailed"
-        }
-    );
+    let fakes = FakeServices::example();
+    let outcome = onboard(&fakes, "999988887777").await;
+    assert_eq!(outcome.end, ONBOARDING_FAILED);
     assert!(
         outcome.report.errors[0].contains("Fabric.AccountNotReady"),
         "{:?}",
@@ -379,16 +319,8 @@ async fn when_an_account_is_never_ready_then_onboarding_gives_up_after_its_check
 
 #[tokio::test]
 async fn when_an_account_joins_then_it_is_onboarded_and_reported() {
-    let (fakes, config) = (FakeServices::example(), example_config());
-    let outcome = onboarding::carry_out(
-        &fakes.onboarding_ports(&config),
-        fakes.run_ports(&config).reports(),
-        onboarding_input("444455556666"),
-        INSTANT,
-        &mut (),
-    )
-    .await
-    .expect("carried out");
+    let fakes = FakeServices::example();
+    let outcome = onboard(&fakes, "444455556666").await;
     assert_eq!(outcome.end, End::Succeeded("Onboarded"));
     assert!(outcome.report.succeeded());
     assert_eq!(
