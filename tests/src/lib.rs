@@ -219,56 +219,126 @@ pub async fn plan(
         .expect("the run plans")
 }
 
-/// Carries out `plan` as the CLI and the state machine do: each wave started and followed to
-/// its end, each call's results collected and kept, then the report assembled.
+/// Carries out `plan`'s request through the local driver (`fabric::driver::run`), as the CLI
+/// and the state machine do: a manual trigger of a run profile made of the request's spec, each
+/// wave started, tracked to its end, collected and gated, the report published; then the
+/// report as stored.
 pub async fn carry_out(
     services: &fabric::aws::RunServices,
+    config: &Config,
     plan: fabric::plan::RunPlan,
 ) -> fabric::model::RunReport {
-    use fabric::runs;
-    let mut state = runs::RunState::new(plan);
-    while state.next_wave < state.plan.waves.len() {
-        let started = runs::start_wave(
-            &services.automation,
-            &state.plan,
-            state.next_wave,
-            Duration::from_millis(50),
-        )
-        .await
-        .expect("the wave starts");
-        state.started.extend(started);
-        state.next_wave += 1;
-        let deadline = Instant::now() + Duration::from_secs(300);
-        while !runs::progress(&services.automation, &state.started)
-            .await
-            .expect("progress")
-            .done
-        {
-            assert!(Instant::now() < deadline, "the run did not end in time");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-    let mut kept = 0;
-    for call in &state.started {
-        kept += state
-            .collect_call(
-                &call.execution_id,
-                &services.automation,
-                &services.locations,
-                &services.store,
-            )
-            .await
-            .expect("the call's results are kept");
-    }
+    let driven = drive(
+        services,
+        config,
+        &plan.run_id,
+        &plan.request.spec,
+        Duration::from_millis(50),
+        TEST_TIMING,
+        &mut (),
+    )
+    .await;
     assert_eq!(
-        kept,
-        state.plan.planned_count(),
-        "every planned location collected once"
+        driven.state.plan.planned_count(),
+        plan.planned_count(),
+        "the driver planned what the test planned"
     );
-    state
-        .report(&services.automation, &services.locations, &services.store)
+    driven.report
+}
+
+/// The pace of the tests' workflows: Wait states of 200 ms, retries from 100 ms, five minutes
+/// at most.
+pub const TEST_TIMING: fabric::driver::Timing = fabric::driver::Timing {
+    wait: Duration::from_millis(200),
+    retry_interval: Duration::from_millis(100),
+    timeout: Some(Duration::from_secs(300)),
+};
+
+/// Delivers `trigger` (a run input or event, as a rule or schedule sends it) to the local run
+/// workflow as execution `execution`, at [`TEST_TIMING`] and starts 50 ms apart, to its end.
+pub async fn deliver(
+    services: &fabric::aws::RunServices,
+    config: &Config,
+    trigger: &serde_json::Value,
+    execution: &str,
+) -> fabric::driver::run::RunOutcome {
+    use fabric::driver::run;
+    let ports = fabric::steps::RunPorts {
+        start_pacing: Duration::from_millis(50),
+        ..services.ports(config)
+    };
+    let delivery = fabric::workflow::TriggerDelivery {
+        trigger: trigger.clone(),
+        execution: execution.to_owned(),
+    };
+    run::carry_out(
+        &ports,
+        delivery,
+        TEST_TIMING,
+        run::Follow::ToTheEnd,
+        &mut (),
+    )
+    .await
+    .expect("the workflow runs")
+}
+
+/// What [`drive`] leaves: how the workflow ended, the run's state and its report.
+#[derive(Debug)]
+pub struct Driven {
+    /// How the workflow ended.
+    pub outcome: fabric::driver::run::RunOutcome,
+    /// The run's state, as the workflow left it.
+    pub state: fabric::runs::RunState,
+    /// The run's report, as stored.
+    pub report: fabric::model::RunReport,
+}
+
+/// Drives a run of `spec` to its end through the local driver: a manual trigger (request id
+/// `request_id`) of a run profile made of `spec`, starts `pacing` apart, the workflow at
+/// `timing`'s pace, followed by `observer`.
+#[allow(clippy::too_many_arguments)]
+pub async fn drive(
+    services: &fabric::aws::RunServices,
+    config: &Config,
+    request_id: &str,
+    spec: &fabric::model::RunSpec,
+    pacing: Duration,
+    timing: fabric::driver::Timing,
+    observer: &mut dyn fabric::driver::Observer,
+) -> Driven {
+    use fabric::driver::run;
+    let mut config = config.clone();
+    let profile =
+        fabric::config::ProfileName::new(format!("test-{request_id}")).expect("a profile name");
+    config.run_profiles.insert(profile.clone(), spec.clone());
+    let ports = fabric::steps::RunPorts {
+        start_pacing: pacing,
+        ..services.ports(&config)
+    };
+    let delivery = fabric::workflow::TriggerDelivery {
+        trigger: serde_json::json!({ "manual": {
+            "requested_by": "fabric-tests",
+            "request_id": request_id,
+            "profile": profile.to_string(),
+        }}),
+        execution: format!("fabric-tests-{request_id}"),
+    };
+    let outcome = run::carry_out(&ports, delivery, timing, run::Follow::ToTheEnd, observer)
         .await
-        .expect("the report is assembled")
+        .expect("the run is carried out");
+    let run_id = outcome.run_id().expect("the trigger asks for a run");
+    let state = fabric::runs::RunState::load(ports.store, run_id)
+        .await
+        .expect("the run's state");
+    let report = state
+        .report(ports.automation, ports.locations, ports.store)
+        .await
+        .expect("the report is assembled");
+    Driven {
+        outcome,
+        state,
+        report,
+    }
 }
 
 /// Polls `execution_id` with `ssm` until its status is final, for at most `timeout`.
@@ -450,7 +520,46 @@ impl World {
             },
         };
         let plan = crate::plan(&self.runs, &self.config, "run-joined", request).await;
-        crate::carry_out(&self.runs, plan).await
+        crate::carry_out(&self.runs, &self.config, plan).await
+    }
+
+    /// Onboards (or offboards) `account` through the local driver, as the onboarding state
+    /// machine does (readiness checks 50 ms apart); the report, or the workflow's error when it
+    /// did not end `Onboarded`.
+    pub async fn onboard(
+        &self,
+        account: &AccountId,
+        action: fabric::model::OnboardingAction,
+        trigger_key: &str,
+        dry_run: bool,
+    ) -> Result<fabric::model::OnboardingReport, String> {
+        let timing = fabric::driver::Timing {
+            wait: Duration::from_millis(50),
+            retry_interval: Duration::from_millis(100),
+            timeout: Some(Duration::from_secs(120)),
+        };
+        let input = fabric::workflow::OnboardingInput {
+            account_id: account.clone(),
+            action,
+            trigger_key: trigger_key.to_owned(),
+            dry_run,
+        };
+        let outcome = fabric::driver::onboarding::carry_out(
+            &self.onboarding.ports(&self.config),
+            self.runs.ports(&self.config).reports(),
+            input,
+            timing,
+            &mut (),
+        )
+        .await
+        .map_err(|error| error.to_string())?;
+        match outcome.end {
+            fabric::driver::End::Succeeded(_) => Ok(outcome.report),
+            end => Err(format!(
+                "onboarding ended {end:?}: {}",
+                outcome.report.errors.join("; ")
+            )),
+        }
     }
 
     /// The accounts whose execution-role stack instance is deployed.

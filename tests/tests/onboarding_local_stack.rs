@@ -31,18 +31,10 @@ async fn when_an_account_joins_then_its_event_onboards_it_once_and_runs_succeed_
     let mut reports = Vec::new();
     for _ in 0..3 {
         let (account, action) = onboarding_action(&event.trigger).expect("a join onboards");
-        let report = onboarding::onboard(
-            &world.onboarding.directory,
-            &world.onboarding.documents,
-            &world.onboarding.roles,
-            &world.config,
-            &account,
-            action,
-            event.idempotency_key.as_str(),
-            false,
-        )
-        .await
-        .expect("onboards");
+        let report = world
+            .onboard(&account, action, event.idempotency_key.as_str(), false)
+            .await
+            .expect("onboards");
         reports.push(report);
     }
     let shares = world.config.sharing_regions().len() * world.org.seed.documents.len();
@@ -135,18 +127,10 @@ async fn when_events_are_not_joins_then_nothing_changes_and_a_leaving_account_is
     let event = TriggerEvent::from_value(&event).expect("a removal");
     let (account, action) = onboarding_action(&event.trigger).expect("a leave offboards");
     assert_eq!(action, OnboardingAction::Offboard);
-    let report = onboarding::onboard(
-        &world.onboarding.directory,
-        &world.onboarding.documents,
-        &world.onboarding.roles,
-        &world.config,
-        &account,
-        action,
-        event.idempotency_key.as_str(),
-        false,
-    )
-    .await
-    .expect("offboards");
+    let report = world
+        .onboard(&account, action, event.idempotency_key.as_str(), false)
+        .await
+        .expect("offboards");
     assert!(
         report
             .shares

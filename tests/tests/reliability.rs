@@ -8,15 +8,15 @@
 #![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
 #![allow(clippy::too_many_lines)] // a scenario reads top to bottom
 
+use fabric::driver::End;
 use fabric::events::TriggerEvent;
 use fabric::model::{
     AccountId, AccountOrOu, Concurrency, ErrorThreshold, LocationStatus, OnboardingAction,
     RoleOutcome, RunReport, RunRequest, RunTrigger, ShareOutcome, Target, TargetLocation,
 };
 use fabric::onboarding::{self, onboarding_action};
-use fabric::plan::PlanContext;
 use fabric::ports::{ReportStore, Workflows};
-use fabric::runs::{self, Delivery, RunState};
+use fabric::runs::{self, RunState};
 use fabric_simulator::faults::{CallStats, FaultSettings, ScriptedError};
 use fabric_tests::{World, account_created, world};
 use std::collections::{BTreeMap, BTreeSet};
@@ -163,7 +163,7 @@ fn unread(report: &RunReport) -> Vec<String> {
 async fn run(world: &World, run_id: &str, request: RunRequest) -> RunReport {
     let plan = fabric_tests::plan(&world.runs, &world.config, run_id, request).await;
     let planned = plan.planned_count() + plan.skipped.len();
-    let report = fabric_tests::carry_out(&world.runs, plan).await;
+    let report = fabric_tests::carry_out(&world.runs, &world.config, plan).await;
     assert_eq!(
         report.locations().len(),
         planned,
@@ -246,18 +246,10 @@ async fn when_calls_are_throttled_then_onboarding_and_reconcile_leave_every_shar
     let joined = world.create_account("joined-under-throttling").await;
     world.faults(throttling());
 
-    let report = onboarding::onboard(
-        &world.onboarding.directory,
-        &world.onboarding.documents,
-        &world.onboarding.roles,
-        &world.config,
-        &joined,
-        OnboardingAction::Onboard,
-        "throttled-join",
-        false,
-    )
-    .await
-    .expect("onboards under throttling");
+    let report = world
+        .onboard(&joined, OnboardingAction::Onboard, "throttled-join", false)
+        .await
+        .expect("onboards under throttling");
     assert!(
         report
             .shares
@@ -400,18 +392,10 @@ async fn onboard_new_account(
 ) -> fabric::model::OnboardingReport {
     let joined = world.create_account("joined").await;
     world.faults(faults);
-    onboarding::onboard(
-        &world.onboarding.directory,
-        &world.onboarding.documents,
-        &world.onboarding.roles,
-        &world.config,
-        &joined,
-        OnboardingAction::Onboard,
-        "joined",
-        false,
-    )
-    .await
-    .expect("the onboarding report")
+    world
+        .onboard(&joined, OnboardingAction::Onboard, "joined", false)
+        .await
+        .expect("the onboarding report")
 }
 
 #[tokio::test]
@@ -579,6 +563,7 @@ async fn when_publishing_fails_then_it_is_retried_and_a_lasting_failure_surfaces
         .store
         .get(&key)
         .await
+        .expect("the report is read")
         .expect("the report is stored");
     assert!(!stored.is_empty());
     let stats = world.stats();
@@ -682,64 +667,38 @@ async fn when_each_run_trigger_is_delivered_three_times_then_one_run_starts_for_
     );
     alarm["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"]["InstanceId"] =
         alarm_instance.into();
-    let alarm = TriggerEvent::from_value(&alarm).expect("an alarm");
     let triggers = [
-        fixture(
+        fixture_value(
             "run-input-schedule-profile.json",
             "patch-baseline",
             "patch-scan-web",
         ),
         alarm,
-        fixture(
+        fixture_value(
             "run-input-manual-spec.json",
             "ou-ab12-cdef3456",
             &world.org.seed.ous["Workloads"],
         ),
     ];
-    let context = PlanContext {
-        default_regions: &world.config.regions,
-    };
     let mut runs_started = BTreeSet::new();
     let mut duplicates = 0;
     // Delivered round-robin, three times, each delivery its own workflow.
     for delivery in 0..3 {
-        for trigger in &triggers {
-            let request = runs::run_request_for(&trigger.trigger, &world.config)
-                .expect("valid")
-                .expect("a run trigger");
-            let run_id = trigger.idempotency_key.to_string();
-            let owner = format!("workflow-{delivery}-{run_id}");
-            match runs::accept_delivery(
-                &run_id,
-                request,
-                &owner,
-                &world.runs.directory,
-                &context,
-                &world.runs.store,
-            )
-            .await
-            .expect("accepted")
-            {
-                Delivery::Start(state) => {
-                    assert_eq!(delivery, 0, "only the first delivery starts {run_id}");
-                    let started = runs::start_wave(
-                        &world.runs.automation,
-                        &state.plan,
-                        0,
-                        Duration::from_millis(50),
-                    )
-                    .await
-                    .expect("started");
-                    let mut state = *state;
-                    state.started = started;
-                    state.next_wave = 1;
-                    state.save(&world.runs.store).await.expect("saved");
-                    runs_started.insert(run_id);
-                }
-                Delivery::Duplicate { owner, .. } => {
-                    assert_eq!(
-                        owner.as_deref(),
-                        Some(format!("workflow-0-{run_id}").as_str())
+        for (n, trigger) in triggers.iter().enumerate() {
+            let execution = format!("workflow-{delivery}-{n}");
+            let outcome =
+                fabric_tests::deliver(&world.runs, &world.config, trigger, &execution).await;
+            if let Some(run_id) = outcome.run_id() {
+                assert_eq!(delivery, 0, "only the first delivery starts {run_id}");
+                assert_eq!(outcome.end, End::Succeeded("RunReported"));
+                runs_started.insert(run_id.to_owned());
+            } else {
+                {
+                    assert_eq!(outcome.end, End::Succeeded("NothingToRun"));
+                    let reason = outcome.accepted.and_then(|a| a.reason).unwrap_or_default();
+                    assert!(
+                        reason.contains(&format!("workflow-0-{n}")),
+                        "the first delivery's workflow owns the run: {reason}"
                     );
                     duplicates += 1;
                 }
@@ -881,18 +840,15 @@ async fn when_account_events_repeat_and_arrive_out_of_order_then_one_workflow_ea
         .expect("JSON");
         let account =
             AccountId::new(input["account_id"].as_str().expect("an account")).expect("valid");
-        onboarding::onboard(
-            &world.onboarding.directory,
-            &world.onboarding.documents,
-            &world.onboarding.roles,
-            &world.config,
-            &account,
-            OnboardingAction::Onboard,
-            input["trigger_key"].as_str().expect("a key"),
-            false,
-        )
-        .await
-        .expect("onboards");
+        world
+            .onboard(
+                &account,
+                OnboardingAction::Onboard,
+                input["trigger_key"].as_str().expect("a key"),
+                false,
+            )
+            .await
+            .expect("onboards");
     }
     let shares_per_account =
         u64::try_from(world.config.sharing_regions().len() * world.org.seed.documents.len())
@@ -935,30 +891,21 @@ async fn when_steps_are_killed_midway_and_retried_then_the_report_is_the_same() 
         ..second
     });
     let plan = fabric_tests::plan(&world.runs, &world.config, "restart", request).await;
-    let mut state = RunState::new(plan);
-    state.save(&world.runs.store).await.expect("saved");
+    let initial = RunState::new(plan);
+    initial.save(&world.runs.store).await.expect("saved");
+    let store = &world.runs.store;
+    let pacing = Duration::from_millis(50);
 
-    // start-run killed after its first save and before it recorded its starts: the retry
-    // loads the state and starts the same calls with the same tokens.
-    let first = runs::start_wave(
-        &world.runs.automation,
-        &state.plan,
-        0,
-        Duration::from_millis(50),
-    )
-    .await
-    .expect("started");
-    let retried = RunState::load(&world.runs.store, "restart")
+    // start-run killed after it started the calls and before its saves landed: the retry
+    // loads the state as it was and starts the same calls with the same tokens.
+    let first = runs::start_wave(&mut initial.clone(), &world.runs.automation, store, pacing)
         .await
-        .expect("state");
-    let again = runs::start_wave(
-        &world.runs.automation,
-        &retried.plan,
-        0,
-        Duration::from_millis(50),
-    )
-    .await
-    .expect("started again");
+        .expect("started");
+    initial.save(store).await.expect("the saves lost");
+    let mut retried = RunState::load(store, "restart").await.expect("state");
+    let again = runs::start_wave(&mut retried, &world.runs.automation, store, pacing)
+        .await
+        .expect("started again");
     let ids = |calls: &[runs::StartedCall]| {
         calls
             .iter()
@@ -970,54 +917,37 @@ async fn when_steps_are_killed_midway_and_retried_then_the_report_is_the_same() 
         ids(&again),
         "the retry finds the same automations"
     );
-    state.started = again;
-    state.next_wave = 1;
-    state.save(&world.runs.store).await.expect("saved");
-    wait_for_end(&world, &state.started).await;
+    wait_for_end(&world, &retried.started).await;
 
     // collect-results killed after its first call: the retry collects from the kept state.
-    let loaded = RunState::load(&world.runs.store, "restart")
-        .await
-        .expect("state");
-    loaded
-        .collect_call(
-            &loaded.started[0].execution_id,
-            &world.runs.automation,
-            &world.runs.locations,
-            &world.runs.store,
-        )
-        .await
-        .expect("collected");
-    let loaded = RunState::load(&world.runs.store, "restart")
-        .await
-        .expect("state after the kill");
-    for call in &loaded.started {
-        loaded
-            .collect_call(
-                &call.execution_id,
-                &world.runs.automation,
-                &world.runs.locations,
-                &world.runs.store,
-            )
+    let ports = world.runs.ports(&world.config);
+    fabric::steps::run::collect_call(
+        &ports,
+        "restart".to_owned(),
+        &retried.started[0].execution_id,
+    )
+    .await
+    .expect("collected");
+    for call in &retried.started {
+        fabric::steps::run::collect_call(&ports, "restart".to_owned(), &call.execution_id)
             .await
             .expect("collected");
     }
+    let loaded = RunState::load(store, "restart").await.expect("state");
     let interrupted = loaded
-        .report(
-            &world.runs.automation,
-            &world.runs.locations,
-            &world.runs.store,
-        )
+        .report(&world.runs.automation, &world.runs.locations, store)
         .await
         .expect("report");
-    let uninterrupted = runs::collect(
-        &loaded.plan,
-        &loaded.started,
-        &world.runs.automation,
-        &world.runs.locations,
-    )
-    .await
-    .expect("report");
+    let mut fresh = Vec::new();
+    for call in &loaded.started {
+        fresh.extend(
+            runs::collect_call(call, &world.runs.automation, &world.runs.locations)
+                .await
+                .expect("collected"),
+        );
+    }
+    let uninterrupted =
+        runs::collect::assemble(&loaded.plan, &loaded.started, None, fresh).expect("report");
     assert_eq!(statuses(&interrupted), statuses(&uninterrupted));
     assert_eq!(interrupted.locations().len(), 12);
 }

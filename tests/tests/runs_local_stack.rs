@@ -6,16 +6,15 @@
 
 use fabric::aws::RunServices;
 use fabric::config::Config;
+use fabric::driver::End;
 use fabric::events::TriggerEvent;
 use fabric::model::{
     AccountId, AccountOrOu, AutomationStatus, Concurrency, ErrorThreshold, Location,
     LocationStatus, RunReport, RunRequest, RunTrigger, Target, TargetLocation,
 };
-use fabric::ports::Automation;
 use fabric::runs;
 use fabric_tests::{SeededStack, central_config, seeded_stack};
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 /// 20 onboarded accounts in 3 Regions, the last two without the execution role, the first
 /// with an instance scripted to fail in us-east-1; the example config with the seeded ids.
@@ -84,7 +83,7 @@ async fn when_a_run_covers_20_accounts_in_3_regions_then_all_60_locations_are_re
     let plan = fabric_tests::plan(&services, &config, "run-60", request).await;
     assert_eq!(plan.planned_count(), 60);
 
-    let report = fabric_tests::carry_out(&services, plan).await;
+    let report = fabric_tests::carry_out(&services, &config, plan).await;
     assert_eq!(report.locations().len(), 60, "every location exactly once");
 
     // What SSM does, location by location in the order it starts them.
@@ -188,7 +187,7 @@ async fn when_an_alarm_fires_then_its_runbook_runs_for_that_instance_in_its_acco
         "the alarm's account and Region only"
     );
 
-    let report = fabric_tests::carry_out(&services, plan).await;
+    let report = fabric_tests::carry_out(&services, &config, plan).await;
     let result = report.locations().next().expect("one location");
     assert_eq!(
         result.status,
@@ -204,42 +203,18 @@ async fn when_an_alarm_fires_then_its_runbook_runs_for_that_instance_in_its_acco
 
 #[tokio::test]
 async fn when_the_same_schedule_fires_twice_then_one_automation_starts() {
-    let (_org, config, services) = organization().await;
+    let (org, config, services) = organization().await;
     let event = serde_json::json!({"schedule": {"schedule_name": "patch-window", "scheduled_time": "2026-11-22T02:00:00Z", "profile": "patch-scan-web"}});
-    let mut execution_ids = BTreeSet::new();
-    for _ in 0..2 {
-        let trigger = TriggerEvent::from_value(&event).expect("a schedule");
-        let request = runs::run_request_for(&trigger.trigger, &config)
-            .expect("valid")
-            .expect("a run");
-        let plan = fabric_tests::plan(
-            &services,
-            &config,
-            trigger.idempotency_key.as_str(),
-            request,
-        )
-        .await;
-        for call in runs::start_wave(&services.automation, &plan, 0, Duration::from_millis(50))
-            .await
-            .expect("starts")
-        {
-            execution_ids.insert(call.execution_id);
-        }
-    }
+    let first = fabric_tests::deliver(&services, &config, &event, "execution-1").await;
+    let second = fabric_tests::deliver(&services, &config, &event, "execution-2").await;
+    assert_eq!(first.end, End::Succeeded("RunReported"));
     assert_eq!(
-        execution_ids.len(),
-        1,
-        "the second delivery started nothing new"
+        second.end,
+        End::Succeeded("NothingToRun"),
+        "the second delivery finds the run started"
     );
-    let execution = services
-        .automation
-        .execution(execution_ids.iter().next().expect("one"))
-        .await
-        .expect("exists");
-    assert!(
-        !matches!(execution.status, AutomationStatus::Failed),
-        "{execution:?}"
-    );
+    let starts = org.stack.simulator().faults().stats().calls["StartAutomationExecution"];
+    assert_eq!(starts, 1, "the second delivery started nothing new");
 }
 
 #[tokio::test]

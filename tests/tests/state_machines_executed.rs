@@ -13,7 +13,8 @@ use fabric::events::TriggerEvent;
 use fabric::model::{AccountId, OnboardingAction, RoleOutcome};
 use fabric::workflow::{
     AccountReadiness, CollectRequest, OnboardingInput, PublishRequest, ReportPublished, RoleDone,
-    RunCollected, RunStarted, RunStep, RunTracked, SharesDone,
+    RunCollected, RunStarted, RunStep, RunTracked, SharesDone, StartRequest, StepError,
+    WaveStarted,
 };
 use fabric_simulator::engine::Settings;
 use fabric_simulator::stack::PrivateStack;
@@ -389,6 +390,7 @@ fn run_answers() -> BTreeMap<&'static str, Value> {
             answer(&RunStarted {
                 run_id: Some(RUN_ID.to_owned()),
                 locations: 6,
+                wave: None,
                 reason: None,
             }),
         ),
@@ -420,10 +422,14 @@ fn run_answers() -> BTreeMap<&'static str, Value> {
             }),
         ),
         (
-            "StartNextWave",
+            "StartWave",
             answer(&RunStarted {
                 run_id: Some(RUN_ID.to_owned()),
-                locations: 0,
+                locations: 6,
+                wave: Some(WaveStarted {
+                    name: "all".to_owned(),
+                    calls: CALLS.map(str::to_owned).to_vec(),
+                }),
                 reason: None,
             }),
         ),
@@ -446,6 +452,7 @@ fn onboarding_input() -> OnboardingInput {
         account_id: AccountId::new("210987654321").expect("valid"),
         action: OnboardingAction::Onboard,
         trigger_key: "org-create-account-result-5b1c".to_owned(),
+        dry_run: false,
     }
 }
 
@@ -483,7 +490,7 @@ fn onboarding_answers(ready: bool) -> BTreeMap<&'static str, Value> {
 }
 
 /// The run's id and error as `PublishReport` was sent them.
-fn published_run(execution: &Execution) -> (String, Option<Value>) {
+fn published_run(execution: &Execution) -> (String, Option<StepError>) {
     match execution.publish_request() {
         PublishRequest::Run { run, error } => (run.run_id, error),
         PublishRequest::Onboarding { .. } => panic!("a run publishes a run report"),
@@ -504,6 +511,7 @@ async fn when_every_run_step_succeeds_then_each_is_sent_what_its_function_reads_
         execution.steps(),
         [
             "StartRun",
+            "StartWave",
             "TrackRun",
             "CollectCall",
             "CollectCall",
@@ -535,6 +543,14 @@ async fn when_every_run_step_succeeds_then_each_is_sent_what_its_function_reads_
         TriggerEvent::from_value(&run_input()).expect("the input is a trigger")
     );
     assert_eq!(start["execution"], json!(execution.arn), "the run's owner");
+    let wave: StartRequest = serde_json::from_value(execution.payload_of("StartWave").clone())
+        .expect("start-run reads a StartWave payload");
+    assert_eq!(
+        wave,
+        StartRequest::Wave(RunStep {
+            run_id: RUN_ID.to_owned()
+        })
+    );
     let tracked: RunStep =
         serde_json::from_value(execution.payload_of("TrackRun").clone()).expect("a RunStep");
     assert_eq!(tracked.run_id, RUN_ID);
@@ -557,7 +573,7 @@ async fn when_a_run_step_fails_then_the_report_is_still_published_with_the_error
     let interpreter = Interpreter::start().await;
     let answers = run_answers();
     let input = run_input();
-    let failing = ["TrackRun", "CollectCall", "CollectResults"];
+    let failing = ["StartWave", "TrackRun", "CollectCall", "CollectResults"];
     let executions = futures_util::future::join_all(
         failing.map(|step| interpreter.execute("multi-location-run", &answers, Some(step), &input)),
     )
@@ -573,7 +589,7 @@ async fn when_a_run_step_fails_then_the_report_is_still_published_with_the_error
         let (run_id, error) = published_run(execution);
         assert_eq!(run_id, RUN_ID, "{step}");
         assert!(
-            error.is_some_and(|error| error["Error"].is_string()),
+            error.is_some_and(|error| !error.error.is_empty()),
             "{step}: the report carries the step's error"
         );
         assert!(execution.undelivered.is_empty(), "{step}");
@@ -710,7 +726,7 @@ async fn when_an_onboarding_step_fails_or_the_account_never_gets_ready_then_the_
             panic!("{case}: onboarding publishes an onboarding report");
         };
         assert!(
-            error.is_some_and(|error| error["Error"].is_string()),
+            error.is_some_and(|error| !error.error.is_empty()),
             "{case}: the report carries the error"
         );
     }
@@ -720,8 +736,5 @@ async fn when_an_onboarding_step_fails_or_the_account_never_gets_ready_then_the_
     let PublishRequest::Onboarding { error, .. } = pending.publish_request() else {
         panic!("an onboarding report");
     };
-    assert_eq!(
-        error.expect("an error")["Error"],
-        json!("Fabric.AccountNotReady")
-    );
+    assert_eq!(error.expect("an error").error, "Fabric.AccountNotReady");
 }

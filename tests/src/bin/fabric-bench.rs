@@ -163,13 +163,6 @@ async fn fan_out(accounts: usize, regions: usize, latency_ms: usize) -> Value {
         .clone();
     spec.waves = Vec::new();
     spec.target_locations = vec![location];
-    let request = fabric::model::RunRequest {
-        profile: None,
-        spec,
-        trigger: fabric::model::RunTrigger::Manual {
-            requested_by: "fabric-bench".to_owned(),
-        },
-    };
     world
         .org
         .stack
@@ -183,56 +176,36 @@ async fn fan_out(accounts: usize, regions: usize, latency_ms: usize) -> Value {
     world.org.stack.simulator().faults().reset_stats();
     let services = &world.runs;
 
-    let started = Instant::now();
-    let plan = fabric_tests::plan(services, &world.config, "bench-fan-out", request).await;
-    let planned = plan.planned_count();
-    let planned_at = Instant::now();
-    let mut state = runs::RunState::new(plan);
-    state.started = runs::start_wave(&services.automation, &state.plan, 0, runs::START_PACING)
-        .await
-        .expect("started");
-    state.next_wave = 1;
-    let started_at = Instant::now();
-    let mut polls = 0_u64;
-    let poll_interval = Duration::from_secs(1);
-    loop {
-        polls += 1;
-        if runs::progress(&services.automation, &state.started)
-            .await
-            .expect("progress")
-            .done
-        {
-            break;
-        }
-        tokio::time::sleep(poll_interval).await;
-    }
-    let ended_at = Instant::now();
-    let mut collected = 0;
-    for call in &state.started {
-        collected += state
-            .collect_call(
-                &call.execution_id,
-                &services.automation,
-                &services.locations,
-                &services.store,
-            )
-            .await
-            .expect("collected");
-    }
-    let report = state
-        .report(&services.automation, &services.locations, &services.store)
-        .await
-        .expect("the report");
-    fabric::report::publish_run(
-        &report,
-        &services.store,
-        services.notifier(),
-        chrono::Utc::now(),
+    let mut clock = PhaseClock::default();
+    let timing = fabric::driver::Timing {
+        wait: Duration::from_secs(1),
+        retry_interval: Duration::from_secs(2),
+        timeout: None,
+    };
+    let driven = fabric_tests::drive(
+        services,
+        &world.config,
+        "bench-fan-out",
+        &spec,
+        runs::START_PACING,
+        timing,
+        &mut clock,
     )
-    .await
-    .expect("published");
-    let reported_at = Instant::now();
+    .await;
+    let state = &driven.state;
+    let report = &driven.report;
+    let planned = state.plan.planned_count();
+    let [planned_at, started_at, ended_at, reported_at] =
+        [clock.planned, clock.started, clock.ended, clock.published]
+            .map(|at| at.expect("the run went through every phase"));
+    let started = clock.began;
+    let polls = clock.polls;
+    let collected: usize = clock.collected;
     let wall = reported_at.duration_since(started).as_secs_f64();
+    assert_eq!(
+        driven.outcome.end,
+        fabric::driver::End::Succeeded("RunReported")
+    );
     assert_eq!(collected, planned, "every location collected once");
     assert_eq!(
         report.locations().len(),
@@ -304,11 +277,60 @@ async fn fan_out(accounts: usize, regions: usize, latency_ms: usize) -> Value {
         "throughput_ratio": ideal / wall,
         "calls_minimum": minimum,
         "calls_measured": measured,
-        "tracking_polls": { "polls": polls, "interval_seconds": poll_interval.as_secs(), "GetAutomationExecution (central)": central_gets },
+        "tracking_polls": { "polls": polls, "interval_seconds": timing.wait.as_secs(), "GetAutomationExecution (central)": central_gets },
         "throttled": seen.throttled,
         "all_calls": seen.calls,
         "forwarded_calls": seen.forwarded,
     })
+}
+
+/// When each phase of a run ended, from the driver's events: planned (`StartRun` answered),
+/// started (the wave's `StartWave` answered), SSM done (`TrackRun` saw every parent ended),
+/// reported (`PublishReport` answered); with
+/// the tracking polls and the locations collected.
+struct PhaseClock {
+    began: Instant,
+    planned: Option<Instant>,
+    started: Option<Instant>,
+    ended: Option<Instant>,
+    published: Option<Instant>,
+    polls: u64,
+    collected: usize,
+}
+
+impl Default for PhaseClock {
+    fn default() -> Self {
+        Self {
+            began: Instant::now(),
+            planned: None,
+            started: None,
+            ended: None,
+            published: None,
+            polls: 0,
+            collected: 0,
+        }
+    }
+}
+
+impl fabric::driver::Observer for PhaseClock {
+    fn on(&mut self, event: fabric::driver::Event<'_>) {
+        use fabric::driver::Event;
+        match event {
+            Event::RunStarted(started) if started.wave.is_none() => {
+                self.planned = Some(Instant::now());
+            }
+            Event::RunStarted(_) => self.started = Some(Instant::now()),
+            Event::Tracked(tracked) => {
+                self.polls += 1;
+                if tracked.done {
+                    self.ended.get_or_insert_with(Instant::now);
+                }
+            }
+            Event::CallCollected { collected, .. } => self.collected += collected,
+            Event::Published(_) => self.published = Some(Instant::now()),
+            _ => {}
+        }
+    }
 }
 
 /// How long SSM ran the started parents: from the first start to the last end.
