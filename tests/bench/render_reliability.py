@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Renders the reliability suite's figures (.local/reliability/<scenario>.json, written by
-tests/tests/reliability.rs) into RELIABILITY.md, between its `<!-- figures -->` markers.
+tests/tests/reliability/) into RELIABILITY.md, between its `<!-- figures -->` markers.
 Usage: render_reliability.py FIGURES_DIR RELIABILITY_MD"""
 import datetime
 import json

@@ -1,0 +1,299 @@
+//! A seeded organization with its config and the fabric's services (`World`), built from a
+//! typed description (`Organization`).
+
+use crate::{SeededStack, central_config, seeded_stack};
+use fabric::aws::{OnboardingServices, RunServices};
+use fabric::config::Config;
+use fabric::events::TriggerEvent;
+use fabric::model::{
+    AccountId, AccountOrOu, Concurrency, ErrorThreshold, RunReport, RunRequest, RunTrigger, Target,
+    TargetLocation,
+};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A seeded stack, its config, and the services onboarding and runs use.
+#[allow(missing_debug_implementations)] // the SDK's services are not all Debug
+pub struct World {
+    /// The stack and its seed.
+    pub org: SeededStack,
+    /// The seeded config.
+    pub config: Config,
+    /// Where the seeder wrote it.
+    pub config_path: PathBuf,
+    /// What onboarding uses.
+    pub onboarding: OnboardingServices,
+    /// What runs use.
+    pub runs: RunServices,
+    /// The central account's Organizations client.
+    pub organizations: aws_sdk_organizations::Client,
+}
+
+/// An organization to seed, typed: `Organization::of(6).onboarded().without_role(1).world()`.
+#[derive(Debug, Clone, Default)]
+pub struct Organization {
+    accounts: usize,
+    regions: Vec<String>,
+    onboarded: bool,
+    without_role: usize,
+    without_shares: usize,
+    failing_instances: usize,
+    without_instances: bool,
+}
+
+impl Organization {
+    /// `accounts` member accounts, in the seeder's default Regions, nothing onboarded.
+    pub fn of(accounts: usize) -> Self {
+        Self {
+            accounts,
+            ..Self::default()
+        }
+    }
+
+    /// Seeded in `regions`.
+    #[must_use]
+    pub fn regions(mut self, regions: &[&str]) -> Self {
+        self.regions = regions.iter().map(|region| (*region).to_owned()).collect();
+        self
+    }
+
+    /// Every account onboarded (documents shared, role deployed) but for the exceptions.
+    #[must_use]
+    pub fn onboarded(mut self) -> Self {
+        self.onboarded = true;
+        self
+    }
+
+    /// The last `accounts` without the execution role.
+    #[must_use]
+    pub fn without_role(mut self, accounts: usize) -> Self {
+        self.without_role = accounts;
+        self
+    }
+
+    /// `accounts` whose documents are not shared.
+    #[must_use]
+    pub fn without_shares(mut self, accounts: usize) -> Self {
+        self.without_shares = accounts;
+        self
+    }
+
+    /// `instances` scripted to fail.
+    #[must_use]
+    pub fn failing_instances(mut self, instances: usize) -> Self {
+        self.failing_instances = instances;
+        self
+    }
+
+    /// No EC2 instances anywhere.
+    #[must_use]
+    pub fn without_instances(mut self) -> Self {
+        self.without_instances = true;
+        self
+    }
+
+    /// The seeder's arguments for this organization.
+    fn seed_args(&self) -> Vec<String> {
+        let mut args = vec!["--accounts".to_owned(), self.accounts.to_string()];
+        if !self.regions.is_empty() {
+            args.extend(["--regions".to_owned(), self.regions.join(",")]);
+        }
+        if self.onboarded {
+            args.push("--onboard".to_owned());
+        }
+        for (flag, count) in [
+            ("--without-role", self.without_role),
+            ("--without-shares", self.without_shares),
+            ("--failing-instances", self.failing_instances),
+        ] {
+            if count > 0 {
+                args.extend([flag.to_owned(), count.to_string()]);
+            }
+        }
+        if self.without_instances {
+            args.extend(["--instances-per-location".to_owned(), "0".to_owned()]);
+        }
+        args
+    }
+
+    /// A private stack seeded with this organization, its config and the services.
+    pub async fn world(&self) -> World {
+        let args = self.seed_args();
+        world(&args.iter().map(String::as_str).collect::<Vec<_>>()).await
+    }
+}
+
+/// A stack seeded with `seed_args` (the seeder writes the config), and the services.
+pub async fn world(seed_args: &[&str]) -> World {
+    let config_path = crate::unique_path("onboarding-config", "yaml");
+    let mut args = seed_args.to_vec();
+    let config_arg = config_path.display().to_string();
+    args.extend(["--config-out", config_arg.as_str()]);
+    let org = seeded_stack(&args).await;
+    let config = Config::load(&config_path).expect("the seeded config loads");
+    let sdk = central_config(org.stack.endpoint(), "us-east-1").await;
+    World {
+        config_path,
+        onboarding: OnboardingServices::new(&sdk, &config),
+        runs: RunServices::new(&sdk, &config).expect("services"),
+        organizations: aws_sdk_organizations::Client::new(&sdk),
+        config,
+        org,
+    }
+}
+
+impl World {
+    /// Calls forwarded to moto so far, by operation.
+    pub fn forwarded(&self, operation: &str) -> u64 {
+        self.org
+            .stack
+            .simulator()
+            .faults()
+            .stats()
+            .forwarded
+            .get(operation)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// A new member account, created through Organizations as a person would.
+    pub async fn create_account(&self, name: &str) -> AccountId {
+        let request = self
+            .organizations
+            .create_account()
+            .email(format!("{name}@example.com"))
+            .account_name(name)
+            .send()
+            .await
+            .expect("CreateAccount")
+            .create_account_status
+            .and_then(|status| status.id)
+            .expect("a request id");
+        let status = self
+            .organizations
+            .describe_create_account_status()
+            .create_account_request_id(request)
+            .send()
+            .await
+            .expect("DescribeCreateAccountStatus")
+            .create_account_status
+            .expect("a status");
+        AccountId::new(status.account_id.expect("an account id")).expect("valid")
+    }
+
+    /// Who each document is shared with, per `document@region`.
+    pub async fn sharing(&self) -> BTreeMap<String, Vec<String>> {
+        let mut sharing = BTreeMap::new();
+        for region in self.config.sharing_regions() {
+            let ssm = aws_sdk_ssm::Client::new(
+                &central_config(self.org.stack.endpoint(), region.as_str()).await,
+            );
+            for document in &self.org.seed.documents {
+                let accounts = ssm
+                    .describe_document_permission()
+                    .name(document)
+                    .permission_type(aws_sdk_ssm::types::DocumentPermissionType::Share)
+                    .send()
+                    .await
+                    .expect("DescribeDocumentPermission")
+                    .account_ids
+                    .unwrap_or_default();
+                sharing.insert(format!("{document}@{region}"), accounts);
+            }
+        }
+        sharing
+    }
+}
+
+/// The Organizations `CreateAccountResult` fixture, for `account`.
+pub fn account_created(account: &AccountId) -> TriggerEvent {
+    let mut event: serde_json::Value = serde_json::from_str(include_str!(
+        "../fixtures/events/org-create-account-result-succeeded.json"
+    ))
+    .expect("fixture");
+    event["detail"]["serviceEventDetails"]["createAccountStatus"]["accountId"] =
+        account.to_string().into();
+    event["detail"]["eventID"] = format!("event-for-{account}").into();
+    TriggerEvent::from_value(&event).expect("a join")
+}
+
+impl World {
+    /// Runs the `patch-scan-web` document once per account of `accounts` (first Region, one
+    /// parameter-value target) and returns the report.
+    pub async fn run_in(&self, accounts: &[AccountId]) -> RunReport {
+        let mut location = TargetLocation::new(
+            accounts.iter().cloned().map(AccountOrOu::Account).collect(),
+            vec![self.config.regions[0].clone()],
+        );
+        location.target_location_max_concurrency = Some(Concurrency::parse("2").expect("valid"));
+        location.target_location_max_errors = Some(ErrorThreshold::parse("1").expect("valid"));
+        location.targets = Some(Target::ParameterValues {
+            values: vec!["i-0123456789abcdef0".to_owned()],
+        });
+        let mut spec = self
+            .config
+            .profile("patch-scan-web")
+            .expect("profile")
+            .clone();
+        spec.target_locations = vec![location];
+        let request = RunRequest {
+            profile: None,
+            spec,
+            trigger: RunTrigger::Manual {
+                requested_by: "test".to_owned(),
+            },
+        };
+        let plan = crate::plan(&self.runs, &self.config, "run-joined", request).await;
+        crate::carry_out(&self.runs, &self.config, plan).await
+    }
+
+    /// Onboards (or offboards) `account` through the local driver, as the onboarding state
+    /// machine does (readiness checks 50 ms apart); the report, or the workflow's error when it
+    /// did not end `Onboarded`.
+    pub async fn onboard(
+        &self,
+        account: &AccountId,
+        action: fabric::model::OnboardingAction,
+        trigger_key: &str,
+        dry_run: bool,
+    ) -> Result<fabric::model::OnboardingReport, String> {
+        let timing = fabric::driver::Timing {
+            wait: Duration::from_millis(50),
+            retry_interval: Duration::from_millis(100),
+            timeout: Some(Duration::from_secs(120)),
+        };
+        let input = fabric::workflow::OnboardingInput {
+            account_id: account.clone(),
+            action,
+            trigger_key: trigger_key.to_owned(),
+            dry_run,
+        };
+        let outcome = fabric::driver::onboarding::carry_out(
+            &self.onboarding.ports(&self.config),
+            self.runs.ports(&self.config).reports(),
+            input,
+            timing,
+            &mut (),
+        )
+        .await
+        .map_err(|error| error.to_string())?;
+        match outcome.end {
+            fabric::driver::End::Succeeded(_) => Ok(outcome.report),
+            end => Err(format!(
+                "onboarding ended {end:?}: {}",
+                outcome.report.errors.join("; ")
+            )),
+        }
+    }
+
+    /// The accounts whose execution-role stack instance is deployed.
+    pub async fn onboarding_deployed(&self) -> std::collections::BTreeSet<AccountId> {
+        use fabric::ports::Roles;
+        self.onboarding
+            .roles
+            .deployed()
+            .await
+            .expect("stack instances")
+    }
+}
