@@ -217,6 +217,7 @@ fn main() -> ExitCode {
 }
 
 fn run(command: Command, out: &mut impl Write) -> Result<(), Failure> {
+    use fabric::model::OnboardingAction::{Offboard, Onboard};
     let written = match command {
         Command::Config(ConfigCommand::Check { file, json }) => {
             let config = Config::load(&file)?;
@@ -263,19 +264,13 @@ fn run(command: Command, out: &mut impl Write) -> Result<(), Failure> {
             config,
             dry_run,
             json,
-        } => {
-            let action = fabric::model::OnboardingAction::Onboard;
-            return onboarding::onboard(&config, &account, action, dry_run, json, out);
-        }
+        } => return onboarding::onboard(&config, &account, Onboard, dry_run, json, out),
         Command::Offboard {
             account,
             config,
             dry_run,
             json,
-        } => {
-            let action = fabric::model::OnboardingAction::Offboard;
-            return onboarding::onboard(&config, &account, action, dry_run, json, out);
-        }
+        } => return onboarding::onboard(&config, &account, Offboard, dry_run, json, out),
         Command::Reconcile {
             config,
             dry_run,

@@ -436,6 +436,21 @@ fn print_report(report: &fabric::model::RunReport, out: &mut impl Write) -> std:
     )
 }
 
+/// The run services and the state of run `run_id`.
+/// `then`, with the run services and the state of run `run_id`.
+fn with_run(
+    config: &Path,
+    run_id: &str,
+    then: impl AsyncFnOnce(&RunServices, RunState) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    let config = Config::load(config)?;
+    runtime()?.block_on(async {
+        let services = services(&config).await?;
+        let state = RunState::load(&services.store, run_id).await?;
+        then(&services, state).await
+    })
+}
+
 /// `fabric status RUN`.
 pub(crate) fn status(
     config: &Path,
@@ -443,10 +458,7 @@ pub(crate) fn status(
     json: bool,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
-    let config = Config::load(config)?;
-    runtime()?.block_on(async {
-        let services = services(&config).await?;
-        let state = RunState::load(&services.store, run_id).await?;
+    with_run(config, run_id, async |services, state| {
         let progress = runs::progress(&services.automation, &state.started).await?;
         if json {
             let value = serde_json::json!({
@@ -488,10 +500,7 @@ pub(crate) fn report(
     json: bool,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
-    let config = Config::load(config)?;
-    runtime()?.block_on(async {
-        let services = services(&config).await?;
-        let state = RunState::load(&services.store, run_id).await?;
+    with_run(config, run_id, async |services, state| {
         let report = state
             .report(&services.automation, &services.locations, &services.store)
             .await?;
