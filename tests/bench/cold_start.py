@@ -155,7 +155,10 @@ FUNCTIONS = [
     ),
     Function(
         "start-run",
-        lambda stack, language, run: {"manual": {"requested_by": "b1-bench", "profile": "patch-scan-web", "dry_run": True}},
+        lambda stack, language, run: {
+            "trigger": {"manual": {"requested_by": "b1-bench", "profile": "patch-scan-web", "dry_run": True}},
+            "execution": f"b1-bench-{language}-{run}",
+        },
         lambda a: first_problem(
             (a.get("run_id") is None and str(a.get("reason", "")).startswith("dry run"), f"not a dry run: {a}"),
             (a.get("locations", 0) > 0, f"nothing planned: {a}"),
@@ -189,16 +192,9 @@ FUNCTIONS = [
     ),
     Function(
         "reconcile",
+        # What the template's reconcile schedule sends.
         lambda stack, language, run: {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": "Scheduled Event",
-            "source": "aws.events",
-            "account": stack.central,
-            "time": "2026-01-01T00:00:00Z",
-            "region": REGION,
-            "resources": [f"arn:aws:events:{REGION}:{stack.central}:rule/automation-fabric-reconcile"],
-            "detail": {},
+            "reconcile": {"schedule_name": "automation-fabric-reconcile", "scheduled_time": f"2026-01-01T00:{run:02d}:00Z"}
         },
         lambda a: first_problem(
             (a.get("accounts", 0) > 0, f"no accounts: {a}"),

@@ -377,3 +377,7 @@ impl Automation for SsmAutomation {
         Ok(children)
     }
 }
+
+#[cfg(test)]
+#[path = "ssm_tests.rs"]
+mod tests;

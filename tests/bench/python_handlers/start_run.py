@@ -1,5 +1,5 @@
 """Python equivalent of functions/start-run for benchmark B1, for the manual dry run the
-benchmark sends: at init the config and the run clients (organizations, account, ssm, sts, s3,
+benchmark sends (as the state machine's StartRun does: the trigger and the execution): at init the config and the run clients (organizations, account, ssm, sts, s3,
 sns); per invocation the run planned as shared/src/plan does it (an account entry read with
 organizations:DescribeAccount, an OU or root walked with ListAccountsForParent and
 ListOrganizationalUnitsForParent, excluded and inactive accounts left out, each account's
@@ -122,7 +122,7 @@ def preview(spec, target_locations):
 
 
 def handler(event, context):
-    run = event.get("manual") or {}
+    run = (event.get("trigger") or {}).get("manual") or {}
     if not run.get("dry_run"):
         raise common.FabricError("Fabric.Run", "the Python equivalent plans and previews manual dry runs only")
     spec = spec_of(run)
