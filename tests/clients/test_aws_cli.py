@@ -26,6 +26,20 @@ def start(cli, *args, **kwargs):
     return cli.json("ssm", "start-automation-execution", *args, **kwargs)["AutomationExecutionId"]
 
 
+def scan(cli, targets, locations):
+    """The document's scan of `targets` in `locations` (as the CLI takes them), run to its end."""
+    return cli.wait_final(
+        start(
+            cli,
+            "--document-name", DOCUMENT,
+            "--parameters", f"AutomationAssumeRole={ADMINISTRATION_ROLE_ARN},Operation=Scan",
+            "--target-parameter-name", "InstanceId",
+            "--targets", targets,
+            "--target-locations", locations,
+        )
+    )
+
+
 def statuses(execution):
     return {location: step["StepStatus"] for location, step in steps_by_location(execution).items()}
 
@@ -151,17 +165,12 @@ def test_when_the_member_filters_by_parent_execution_id_then_the_cli_lists_the_p
 def test_when_a_location_has_a_failing_instance_then_only_its_step_fails(cli, seed):
     account = seed.failing_account
     regions = [seed.failing_region, seed.quiet_regions[0]]
-    execution_id = start(
+    execution = scan(
         cli,
-        "--document-name", DOCUMENT,
-        "--parameters", f"AutomationAssumeRole={ADMINISTRATION_ROLE_ARN},Operation=Scan",
-        "--target-parameter-name", "InstanceId",
-        "--targets", "Key=tag:Patch,Values=true",
-        "--target-locations",
+        "Key=tag:Patch,Values=true",
         f"Accounts={account},Regions={regions[0]},{regions[1]},ExecutionRoleName={EXECUTION_ROLE},"
         "TargetLocationMaxConcurrency=2,TargetLocationMaxErrors=1",
     )
-    execution = cli.wait_final(execution_id)
     assert statuses(execution) == {(account, regions[0]): "Failed", (account, regions[1]): "Success"}
     assert execution["AutomationExecutionStatus"] == "Failed"
     assert steps_by_location(execution)[(account, regions[0])]["FailureMessage"]
@@ -173,16 +182,11 @@ def test_when_a_location_has_a_failing_instance_then_only_its_step_fails(cli, se
 def test_when_the_guide_example_2_targets_the_webservers_group_then_each_child_resolves_the_group_member(cli, seed, cli_member_credentials):
     accounts = [seed.healthy[0], seed.healthy[1]]
     region = seed.quiet_regions[-1]
-    execution_id = start(
+    execution = scan(
         cli,
-        "--document-name", DOCUMENT,
-        "--parameters", f"AutomationAssumeRole={ADMINISTRATION_ROLE_ARN},Operation=Scan",
-        "--target-parameter-name", "InstanceId",
-        "--targets", "Key=ResourceGroup,Values=WebServers",
-        "--target-locations",
+        "Key=ResourceGroup,Values=WebServers",
         f"Accounts={accounts[0]},{accounts[1]},Regions={region},ExecutionRoleName={EXECUTION_ROLE}",
     )
-    execution = cli.wait_final(execution_id)
     assert statuses(execution) == {(a, region): "Success" for a in accounts}
     for account in accounts:
         child = cli.json(
@@ -218,15 +222,7 @@ def test_when_the_guide_example_3_targets_an_ou_with_child_ous_then_every_accoun
             f"Accounts={ou},Regions={','.join(regions)},IncludeChildOrganizationUnits=true,"
             f"ExecutionRoleName={EXECUTION_ROLE},TargetLocationMaxConcurrency=100%"
         )
-    execution_id = start(
-        cli,
-        "--document-name", DOCUMENT,
-        "--parameters", f"AutomationAssumeRole={ADMINISTRATION_ROLE_ARN},Operation=Scan",
-        "--target-parameter-name", "InstanceId",
-        "--targets", "Key=ResourceGroup,Values=WebServers",
-        "--target-locations", locations,
-    )
-    execution = cli.wait_final(execution_id)
+    execution = scan(cli, "Key=ResourceGroup,Values=WebServers", locations)
     assert statuses(execution) == {(a, r): "Success" for a in below for r in regions}
     assert execution["AutomationExecutionStatus"] == "Success"
 

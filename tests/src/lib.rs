@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 mod workflows;
 mod world;
 
-pub use workflows::{Driven, TEST_TIMING, carry_out, deliver, drive, plan};
-pub use world::{Organization, World, account_created, world};
+pub use workflows::{Driven, LocalRuns, TEST_PACING, TEST_TIMING, spec_over};
+pub use world::{Organization, World, account_created, joined};
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {

@@ -1,142 +1,147 @@
 //! Runs carried out through the local driver (`fabric::driver`), as the CLI and the state
 //! machines carry them out: the one way the tests and the benchmarks run a workflow.
 
-use fabric::config::Config;
+use fabric::aws::RunServices;
+use fabric::config::{Config, ProfileName};
+use fabric::driver::run::{self, Follow, RunOutcome};
+use fabric::driver::{Observer, Timing};
+use fabric::model::{RunReport, RunSpec, TargetLocation};
+use fabric::runs::RunState;
+use fabric::steps::RunPorts;
+use fabric::workflow::TriggerDelivery;
 use std::time::Duration;
-
-/// Plans `request` as run `run_id` with the config's default Regions.
-pub async fn plan(
-    services: &fabric::aws::RunServices,
-    config: &fabric::config::Config,
-    run_id: &str,
-    request: fabric::model::RunRequest,
-) -> fabric::plan::RunPlan {
-    let context = fabric::plan::PlanContext {
-        default_regions: &config.regions,
-    };
-    fabric::plan::plan_run(run_id, request, &services.directory, &context)
-        .await
-        .expect("the run plans")
-}
-
-/// Carries out `plan`'s request through the local driver (`fabric::driver::run`), as the CLI
-/// and the state machine do: a manual trigger of a run profile made of the request's spec, each
-/// wave started, tracked to its end, collected and gated, the report published; then the
-/// report as stored.
-pub async fn carry_out(
-    services: &fabric::aws::RunServices,
-    config: &Config,
-    plan: fabric::plan::RunPlan,
-) -> fabric::model::RunReport {
-    let driven = drive(
-        services,
-        config,
-        &plan.run_id,
-        &plan.request.spec,
-        Duration::from_millis(50),
-        TEST_TIMING,
-        &mut (),
-    )
-    .await;
-    assert_eq!(
-        driven.state.plan.planned_count(),
-        plan.planned_count(),
-        "the driver planned what the test planned"
-    );
-    driven.report
-}
 
 /// The pace of the tests' workflows: Wait states of 200 ms, retries from 100 ms, five minutes
 /// at most.
-pub const TEST_TIMING: fabric::driver::Timing = fabric::driver::Timing {
+pub const TEST_TIMING: Timing = Timing {
     wait: Duration::from_millis(200),
     retry_interval: Duration::from_millis(100),
     timeout: Some(Duration::from_secs(300)),
 };
 
-/// Delivers `trigger` (a run input or event, as a rule or schedule sends it) to the local run
-/// workflow as execution `execution`, at [`TEST_TIMING`] and starts 50 ms apart, to its end.
-pub async fn deliver(
-    services: &fabric::aws::RunServices,
-    config: &Config,
-    trigger: &serde_json::Value,
-    execution: &str,
-) -> fabric::driver::run::RunOutcome {
-    use fabric::driver::run;
-    let ports = fabric::steps::RunPorts {
-        start_pacing: Duration::from_millis(50),
-        ..services.ports(config)
-    };
-    let delivery = fabric::workflow::TriggerDelivery {
-        trigger: trigger.clone(),
-        execution: execution.to_owned(),
-    };
-    run::carry_out(
-        &ports,
-        delivery,
-        TEST_TIMING,
-        run::Follow::ToTheEnd,
-        &mut (),
-    )
-    .await
-    .expect("the workflow runs")
+/// The time between two starts in the tests' workflows.
+pub const TEST_PACING: Duration = Duration::from_millis(50);
+
+/// `profile`'s spec from `config`, in one wave, over `location` only.
+pub fn spec_over(config: &Config, profile: &str, location: TargetLocation) -> RunSpec {
+    let mut spec = config
+        .profile(profile)
+        .unwrap_or_else(|| panic!("the config has the run profile {profile}"))
+        .clone();
+    spec.waves = Vec::new();
+    spec.target_locations = vec![location];
+    spec
 }
 
-/// What [`drive`] leaves: how the workflow ended, the run's state and its report.
+/// The local run workflow as a test or a benchmark delivers triggers to it: the run services,
+/// the config (with the run profiles the test adds), starts `pacing` apart, the workflow at
+/// `timing`'s pace.
+#[allow(missing_debug_implementations)] // the SDK's services are not all Debug
+pub struct LocalRuns<'a> {
+    /// What the run's steps talk to.
+    pub services: &'a RunServices,
+    /// The config the steps read.
+    pub config: Config,
+    /// The time between two starts.
+    pub pacing: Duration,
+    /// The workflow's pace.
+    pub timing: Timing,
+}
+
+/// What [`LocalRuns::drive`] leaves: how the workflow ended, the run's state and its report.
 #[derive(Debug)]
 pub struct Driven {
     /// How the workflow ended.
-    pub outcome: fabric::driver::run::RunOutcome,
+    pub outcome: RunOutcome,
     /// The run's state, as the workflow left it.
-    pub state: fabric::runs::RunState,
+    pub state: RunState,
     /// The run's report, as stored.
-    pub report: fabric::model::RunReport,
+    pub report: RunReport,
 }
 
-/// Drives a run of `spec` to its end through the local driver: a manual trigger (request id
-/// `request_id`) of a run profile made of `spec`, starts `pacing` apart, the workflow at
-/// `timing`'s pace, followed by `observer`.
-#[allow(clippy::too_many_arguments)]
-pub async fn drive(
-    services: &fabric::aws::RunServices,
-    config: &Config,
-    request_id: &str,
-    spec: &fabric::model::RunSpec,
-    pacing: Duration,
-    timing: fabric::driver::Timing,
-    observer: &mut dyn fabric::driver::Observer,
-) -> Driven {
-    use fabric::driver::run;
-    let mut config = config.clone();
-    let profile =
-        fabric::config::ProfileName::new(format!("test-{request_id}")).expect("a profile name");
-    config.run_profiles.insert(profile.clone(), spec.clone());
-    let ports = fabric::steps::RunPorts {
-        start_pacing: pacing,
-        ..services.ports(&config)
-    };
-    let delivery = fabric::workflow::TriggerDelivery {
-        trigger: serde_json::json!({ "manual": {
+impl<'a> LocalRuns<'a> {
+    /// The workflow over `services` and `config`, at [`TEST_PACING`] and [`TEST_TIMING`].
+    pub fn new(services: &'a RunServices, config: &Config) -> Self {
+        Self {
+            services,
+            config: config.clone(),
+            pacing: TEST_PACING,
+            timing: TEST_TIMING,
+        }
+    }
+
+    /// The ports the steps are given.
+    pub fn ports(&self) -> RunPorts<'_> {
+        RunPorts {
+            start_pacing: self.pacing,
+            ..self.services.ports(&self.config)
+        }
+    }
+
+    /// A manual run input (request id `request_id`) of a run profile made of `spec`, which is
+    /// added to the config: the run's id is the trigger's idempotency key.
+    pub fn manual_trigger(&mut self, request_id: &str, spec: &RunSpec) -> serde_json::Value {
+        let profile = ProfileName::new(format!("test-{request_id}")).expect("a profile name");
+        self.config
+            .run_profiles
+            .insert(profile.clone(), spec.clone());
+        serde_json::json!({ "manual": {
             "requested_by": "fabric-tests",
             "request_id": request_id,
             "profile": profile.to_string(),
-        }}),
-        execution: format!("fabric-tests-{request_id}"),
-    };
-    let outcome = run::carry_out(&ports, delivery, timing, run::Follow::ToTheEnd, observer)
-        .await
-        .expect("the run is carried out");
-    let run_id = outcome.run_id().expect("the trigger asks for a run");
-    let state = fabric::runs::RunState::load(ports.store, run_id)
-        .await
-        .expect("the run's state");
-    let report = state
-        .report(ports.automation, ports.locations, ports.store)
-        .await
-        .expect("the report is assembled");
-    Driven {
-        outcome,
-        state,
-        report,
+        }})
+    }
+
+    /// Delivers `trigger` (a run input or event, as a rule or schedule sends it) to the
+    /// workflow as execution `execution`, followed by `observer`.
+    pub async fn deliver(
+        &self,
+        trigger: &serde_json::Value,
+        execution: &str,
+        follow: Follow,
+        observer: &mut dyn Observer,
+    ) -> RunOutcome {
+        let delivery = TriggerDelivery {
+            trigger: trigger.clone(),
+            execution: execution.to_owned(),
+        };
+        run::carry_out(&self.ports(), delivery, self.timing, follow, observer)
+            .await
+            .expect("the workflow runs")
+    }
+
+    /// Run `run_id`'s state and its report, as stored.
+    pub async fn load(&self, run_id: &str) -> (RunState, RunReport) {
+        let ports = self.ports();
+        let state = RunState::load(ports.store, run_id)
+            .await
+            .expect("the run's state");
+        let report = state
+            .report(ports.automation, ports.locations, ports.store)
+            .await
+            .expect("the report is assembled");
+        (state, report)
+    }
+
+    /// Drives a run of `spec` to its end: a manual trigger (request id `request_id`) of a run
+    /// profile made of `spec`, followed by `observer`.
+    pub async fn drive(
+        &mut self,
+        request_id: &str,
+        spec: &RunSpec,
+        observer: &mut dyn Observer,
+    ) -> Driven {
+        let trigger = self.manual_trigger(request_id, spec);
+        let execution = format!("fabric-tests-{request_id}");
+        let outcome = self
+            .deliver(&trigger, &execution, Follow::ToTheEnd, observer)
+            .await;
+        let run_id = outcome.run_id().expect("the trigger asks for a run");
+        let (state, report) = self.load(run_id).await;
+        Driven {
+            outcome,
+            state,
+            report,
+        }
     }
 }

@@ -1,15 +1,20 @@
 //! A seeded organization with its config and the fabric's services (`World`), built from a
 //! typed description (`Organization`).
 
+use crate::workflows::{LocalRuns, spec_over};
 use crate::{SeededStack, central_config, seeded_stack};
 use fabric::aws::{OnboardingServices, RunServices};
 use fabric::config::Config;
 use fabric::events::TriggerEvent;
 use fabric::model::{
-    AccountId, AccountOrOu, Concurrency, ErrorThreshold, RunReport, RunRequest, RunTrigger, Target,
-    TargetLocation,
+    AccountId, AccountOrOu, Concurrency, ErrorThreshold, OnboardingAction, OnboardingReport,
+    RunReport, RunRequest, Target, TargetLocation,
 };
-use std::collections::BTreeMap;
+use fabric::onboarding::ReconcileReport;
+use fabric::plan::{PlanContext, RunPlan};
+use fabric::workflow::{OnboardingInput, ReconcileRequest};
+use fabric_simulator::faults::{CallStats, FaultSettings};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -40,6 +45,7 @@ pub struct Organization {
     without_shares: usize,
     failing_instances: usize,
     without_instances: bool,
+    extra_documents: usize,
 }
 
 impl Organization {
@@ -93,6 +99,13 @@ impl Organization {
         self
     }
 
+    /// `documents` more central documents (copies of the first).
+    #[must_use]
+    pub fn extra_documents(mut self, documents: usize) -> Self {
+        self.extra_documents = documents;
+        self
+    }
+
     /// The seeder's arguments for this organization.
     fn seed_args(&self) -> Vec<String> {
         let mut args = vec!["--accounts".to_owned(), self.accounts.to_string()];
@@ -106,6 +119,7 @@ impl Organization {
             ("--without-role", self.without_role),
             ("--without-shares", self.without_shares),
             ("--failing-instances", self.failing_instances),
+            ("--extra-documents", self.extra_documents),
         ] {
             if count > 0 {
                 args.extend([flag.to_owned(), count.to_string()]);
@@ -117,44 +131,50 @@ impl Organization {
         args
     }
 
-    /// A private stack seeded with this organization, its config and the services.
+    /// A private stack seeded with this organization (the seeder writes the config), its
+    /// config and the services.
     pub async fn world(&self) -> World {
-        let args = self.seed_args();
-        world(&args.iter().map(String::as_str).collect::<Vec<_>>()).await
-    }
-}
-
-/// A stack seeded with `seed_args` (the seeder writes the config), and the services.
-pub async fn world(seed_args: &[&str]) -> World {
-    let config_path = crate::unique_path("onboarding-config", "yaml");
-    let mut args = seed_args.to_vec();
-    let config_arg = config_path.display().to_string();
-    args.extend(["--config-out", config_arg.as_str()]);
-    let org = seeded_stack(&args).await;
-    let config = Config::load(&config_path).expect("the seeded config loads");
-    let sdk = central_config(org.stack.endpoint(), "us-east-1").await;
-    World {
-        config_path,
-        onboarding: OnboardingServices::new(&sdk, &config),
-        runs: RunServices::new(&sdk, &config).expect("services"),
-        organizations: aws_sdk_organizations::Client::new(&sdk),
-        config,
-        org,
+        let config_path = crate::unique_path("world-config", "yaml");
+        let mut args = self.seed_args();
+        args.extend(["--config-out".to_owned(), config_path.display().to_string()]);
+        let org = seeded_stack(&args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+        let config = Config::load(&config_path).expect("the seeded config loads");
+        let sdk = central_config(org.stack.endpoint(), "us-east-1").await;
+        World {
+            config_path,
+            onboarding: OnboardingServices::new(&sdk, &config),
+            runs: RunServices::new(&sdk, &config).expect("services"),
+            organizations: aws_sdk_organizations::Client::new(&sdk),
+            config,
+            org,
+        }
     }
 }
 
 impl World {
+    /// Injects `settings`' faults into the simulator (replacing any before).
+    pub fn faults(&self, settings: FaultSettings) {
+        self.org.stack.simulator().faults().configure(settings);
+    }
+
+    /// The simulator's call counts since the seeding (or the last reset).
+    pub fn stats(&self) -> CallStats {
+        self.org.stack.simulator().faults().stats()
+    }
+
     /// Calls forwarded to moto so far, by operation.
     pub fn forwarded(&self, operation: &str) -> u64 {
+        self.stats().forwarded.get(operation).copied().unwrap_or(0)
+    }
+
+    /// The seeded member accounts.
+    pub fn member_accounts(&self) -> Vec<AccountId> {
         self.org
-            .stack
-            .simulator()
-            .faults()
-            .stats()
-            .forwarded
-            .get(operation)
-            .copied()
-            .unwrap_or(0)
+            .seed
+            .accounts
+            .iter()
+            .map(|account| AccountId::new(account.id.as_str()).expect("valid"))
+            .collect()
     }
 
     /// A new member account, created through Organizations as a person would.
@@ -206,21 +226,25 @@ impl World {
     }
 }
 
-/// The Organizations `CreateAccountResult` fixture, for `account`.
-pub fn account_created(account: &AccountId) -> TriggerEvent {
-    let mut event: serde_json::Value = serde_json::from_str(include_str!(
-        "../fixtures/events/org-create-account-result-succeeded.json"
-    ))
-    .expect("fixture");
-    event["detail"]["serviceEventDetails"]["createAccountStatus"]["accountId"] =
-        account.to_string().into();
-    event["detail"]["eventID"] = format!("event-for-{account}").into();
-    TriggerEvent::from_value(&event).expect("a join")
-}
-
 impl World {
+    /// The local run workflow over this world's services and config, at the tests' pace.
+    pub fn local_runs(&self) -> LocalRuns<'_> {
+        LocalRuns::new(&self.runs, &self.config)
+    }
+
+    /// `request` planned as run `run_id` with the config's default Regions (a plan only:
+    /// nothing is saved or started).
+    pub async fn plan(&self, run_id: &str, request: RunRequest) -> RunPlan {
+        let context = PlanContext {
+            default_regions: &self.config.regions,
+        };
+        fabric::plan::plan_run(run_id, request, &self.runs.directory, &context)
+            .await
+            .expect("the run plans")
+    }
+
     /// Runs the `patch-scan-web` document once per account of `accounts` (first Region, one
-    /// parameter-value target) and returns the report.
+    /// parameter-value target) through the local workflow and returns the report.
     pub async fn run_in(&self, accounts: &[AccountId]) -> RunReport {
         let mut location = TargetLocation::new(
             accounts.iter().cloned().map(AccountOrOu::Account).collect(),
@@ -231,43 +255,21 @@ impl World {
         location.targets = Some(Target::ParameterValues {
             values: vec!["i-0123456789abcdef0".to_owned()],
         });
-        let mut spec = self
-            .config
-            .profile("patch-scan-web")
-            .expect("profile")
-            .clone();
-        spec.target_locations = vec![location];
-        let request = RunRequest {
-            profile: None,
-            spec,
-            trigger: RunTrigger::Manual {
-                requested_by: "test".to_owned(),
-            },
-        };
-        let plan = crate::plan(&self.runs, &self.config, "run-joined", request).await;
-        crate::carry_out(&self.runs, &self.config, plan).await
+        let spec = spec_over(&self.config, "patch-scan-web", location);
+        self.local_runs()
+            .drive("run-joined", &spec, &mut ())
+            .await
+            .report
     }
 
-    /// Onboards (or offboards) `account` through the local driver, as the onboarding state
-    /// machine does (readiness checks 50 ms apart); the report, or the workflow's error when it
-    /// did not end `Onboarded`.
-    pub async fn onboard(
-        &self,
-        account: &AccountId,
-        action: fabric::model::OnboardingAction,
-        trigger_key: &str,
-        dry_run: bool,
-    ) -> Result<fabric::model::OnboardingReport, String> {
+    /// Carries out the onboarding (or offboarding) `input` asks for through the local driver,
+    /// as the onboarding state machine does (readiness checks 50 ms apart); the report, or the
+    /// workflow's error when it did not end `Onboarded`.
+    pub async fn onboard(&self, input: OnboardingInput) -> Result<OnboardingReport, String> {
         let timing = fabric::driver::Timing {
             wait: Duration::from_millis(50),
             retry_interval: Duration::from_millis(100),
             timeout: Some(Duration::from_secs(120)),
-        };
-        let input = fabric::workflow::OnboardingInput {
-            account_id: account.clone(),
-            action,
-            trigger_key: trigger_key.to_owned(),
-            dry_run,
         };
         let outcome = fabric::driver::onboarding::carry_out(
             &self.onboarding.ports(&self.config),
@@ -287,8 +289,27 @@ impl World {
         }
     }
 
+    /// The reconciler over every active member account: the drift it finds (`dry_run`), or
+    /// what it repaired (as the scheduled `reconcile` function repairs it).
+    pub async fn reconcile(&self, dry_run: bool) -> ReconcileReport {
+        let ports = self.onboarding.ports(&self.config);
+        let reconciled = if dry_run {
+            fabric::onboarding::reconcile(
+                ports.directory,
+                ports.documents,
+                ports.roles,
+                ports.config,
+                true,
+            )
+            .await
+        } else {
+            fabric::steps::onboarding::reconcile(&ports, &ReconcileRequest::default()).await
+        };
+        reconciled.expect("the reconciler reads the organization")
+    }
+
     /// The accounts whose execution-role stack instance is deployed.
-    pub async fn onboarding_deployed(&self) -> std::collections::BTreeSet<AccountId> {
+    pub async fn onboarding_deployed(&self) -> BTreeSet<AccountId> {
         use fabric::ports::Roles;
         self.onboarding
             .roles
@@ -296,4 +317,26 @@ impl World {
             .await
             .expect("stack instances")
     }
+}
+
+/// The onboarding of `account` that an event with key `trigger_key` starts.
+pub fn joined(account: &AccountId, trigger_key: &str) -> OnboardingInput {
+    OnboardingInput {
+        account_id: account.clone(),
+        action: OnboardingAction::Onboard,
+        trigger_key: trigger_key.to_owned(),
+        dry_run: false,
+    }
+}
+
+/// The Organizations `CreateAccountResult` fixture, for `account`.
+pub fn account_created(account: &AccountId) -> TriggerEvent {
+    let mut event: serde_json::Value = serde_json::from_str(include_str!(
+        "../fixtures/events/org-create-account-result-succeeded.json"
+    ))
+    .expect("fixture");
+    event["detail"]["serviceEventDetails"]["createAccountStatus"]["accountId"] =
+        account.to_string().into();
+    event["detail"]["eventID"] = format!("event-for-{account}").into();
+    TriggerEvent::from_value(&event).expect("a join")
 }

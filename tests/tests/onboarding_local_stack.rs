@@ -8,21 +8,31 @@
 
 use fabric::events::TriggerEvent;
 use fabric::model::{
-    AccountId, AutomationStatus, LocationStatus, OnboardingAction, RoleOutcome, ShareOutcome,
+    AccountId, AutomationStatus, LocationStatus, OnboardingAction, OnboardingReport, RoleOutcome,
+    ShareOutcome,
 };
-use fabric::onboarding::{self, onboarding_action};
-use fabric_tests::{account_created, world};
+use fabric::steps::onboarding::{AccountEventAction, account_event_action};
+use fabric_tests::{Organization, World, account_created};
+
+/// What the account-events function makes of `event` (an onboarding or an offboarding),
+/// carried out through the local onboarding workflow.
+async fn onboard_from(world: &World, event: &TriggerEvent) -> OnboardingReport {
+    let AccountEventAction::Onboard(input) = account_event_action(&world.config, event) else {
+        panic!("{:?} starts no onboarding", event.trigger);
+    };
+    world
+        .onboard(input)
+        .await
+        .expect("the onboarding workflow ends with its report")
+}
 
 #[tokio::test]
 async fn when_an_account_joins_then_its_event_onboards_it_once_and_runs_succeed_there_only() {
-    let world = world(&[
-        "--accounts",
-        "3",
-        "--onboard",
-        "--instances-per-location",
-        "0",
-    ])
-    .await;
+    let world = Organization::of(3)
+        .onboarded()
+        .without_instances()
+        .world()
+        .await;
     let joined = world.create_account("joined").await;
     let never_onboarded = world.create_account("never-onboarded").await;
     let event = account_created(&joined);
@@ -30,12 +40,7 @@ async fn when_an_account_joins_then_its_event_onboards_it_once_and_runs_succeed_
     // Delivered three times: one onboarding, and no mutating call after the first.
     let mut reports = Vec::new();
     for _ in 0..3 {
-        let (account, action) = onboarding_action(&event.trigger).expect("a join onboards");
-        let report = world
-            .onboard(&account, action, event.idempotency_key.as_str(), false)
-            .await
-            .expect("onboards");
-        reports.push(report);
+        reports.push(onboard_from(&world, &event).await);
     }
     let shares = world.config.sharing_regions().len() * world.org.seed.documents.len();
     assert_eq!(reports[0].shares.len(), shares);
@@ -96,14 +101,11 @@ async fn when_an_account_joins_then_its_event_onboards_it_once_and_runs_succeed_
 
 #[tokio::test]
 async fn when_events_are_not_joins_then_nothing_changes_and_a_leaving_account_is_offboarded() {
-    let world = world(&[
-        "--accounts",
-        "3",
-        "--onboard",
-        "--instances-per-location",
-        "0",
-    ])
-    .await;
+    let world = Organization::of(3)
+        .onboarded()
+        .without_instances()
+        .world()
+        .await;
     for fixture in [
         include_str!("../fixtures/events/org-create-account-result-failed.json"),
         include_str!("../fixtures/events/org-invite-account.json"),
@@ -111,9 +113,10 @@ async fn when_events_are_not_joins_then_nothing_changes_and_a_leaving_account_is
         include_str!("../fixtures/events/cloudwatch-alarm-metric-ok.json"),
     ] {
         let event = TriggerEvent::from_slice(fixture.as_bytes()).expect("a known event");
+        let action = account_event_action(&world.config, &event);
         assert!(
-            onboarding_action(&event.trigger).is_none(),
-            "{:?}",
+            !matches!(action, AccountEventAction::Onboard(_)),
+            "{:?}: {action:?}",
             event.trigger
         );
     }
@@ -125,12 +128,8 @@ async fn when_events_are_not_joins_then_nothing_changes_and_a_leaving_account_is
             .expect("fixture");
     event["detail"]["requestParameters"]["accountId"] = leaving.to_string().into();
     let event = TriggerEvent::from_value(&event).expect("a removal");
-    let (account, action) = onboarding_action(&event.trigger).expect("a leave offboards");
-    assert_eq!(action, OnboardingAction::Offboard);
-    let report = world
-        .onboard(&account, action, event.idempotency_key.as_str(), false)
-        .await
-        .expect("offboards");
+    let report = onboard_from(&world, &event).await;
+    assert_eq!(report.action, OnboardingAction::Offboard);
     assert!(
         report
             .shares
@@ -153,18 +152,13 @@ async fn when_events_are_not_joins_then_nothing_changes_and_a_leaving_account_is
 
 #[tokio::test]
 async fn when_reconciling_then_the_dry_run_lists_exactly_the_seeded_drift_and_the_run_repairs_it() {
-    let world = world(&[
-        "--accounts",
-        "6",
-        "--onboard",
-        "--without-role",
-        "1",
-        "--without-shares",
-        "2",
-        "--instances-per-location",
-        "0",
-    ])
-    .await;
+    let world = Organization::of(6)
+        .onboarded()
+        .without_role(1)
+        .without_shares(2)
+        .without_instances()
+        .world()
+        .await;
     let unshared: Vec<String> = world
         .org
         .seed
@@ -182,17 +176,7 @@ async fn when_reconciling_then_the_dry_run_lists_exactly_the_seeded_drift_and_th
         .map(|a| a.id.clone())
         .collect();
     assert_eq!((unshared.len(), roleless.len()), (2, 1));
-    let reconcile = |dry_run| {
-        onboarding::reconcile(
-            &world.onboarding.directory,
-            &world.onboarding.documents,
-            &world.onboarding.roles,
-            &world.config,
-            dry_run,
-        )
-    };
-
-    let drift = reconcile(true).await.expect("a dry run");
+    let drift = world.reconcile(true).await;
     assert_eq!(drift.accounts, 6);
     assert_eq!(
         drift.shared.len(),
@@ -219,23 +203,15 @@ async fn when_reconciling_then_the_dry_run_lists_exactly_the_seeded_drift_and_th
         "a dry run changes nothing"
     );
 
-    let repaired = reconcile(false).await.expect("repairs");
+    let repaired = world.reconcile(false).await;
     assert!(repaired.errors.is_empty(), "{:?}", repaired.errors);
-    assert!(reconcile(true).await.expect("a dry run").in_sync());
+    assert!(world.reconcile(true).await.in_sync());
 }
 
 #[tokio::test]
 async fn when_45_accounts_are_shared_at_once_then_each_document_and_region_takes_3_calls() {
-    let world = world(&["--accounts", "45", "--instances-per-location", "0"]).await;
-    let report = onboarding::reconcile(
-        &world.onboarding.directory,
-        &world.onboarding.documents,
-        &world.onboarding.roles,
-        &world.config,
-        false,
-    )
-    .await
-    .expect("reconciles");
+    let world = Organization::of(45).without_instances().world().await;
+    let report = world.reconcile(false).await;
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     let pairs = world.config.sharing_regions().len() * world.org.seed.documents.len();
     assert_eq!(

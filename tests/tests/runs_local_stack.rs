@@ -4,39 +4,34 @@
 
 #![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
 
-use fabric::aws::RunServices;
-use fabric::config::Config;
 use fabric::driver::End;
+use fabric::driver::run::Follow;
 use fabric::events::TriggerEvent;
 use fabric::model::{
     AccountId, AccountOrOu, AutomationStatus, Concurrency, ErrorThreshold, Location,
-    LocationStatus, RunReport, RunRequest, RunTrigger, Target, TargetLocation,
+    LocationStatus, RunReport, Target, TargetLocation,
 };
-use fabric::runs;
-use fabric_tests::{SeededStack, central_config, seeded_stack};
+use fabric::runs::{self, RunState};
+use fabric_tests::{Organization, World};
 use std::collections::BTreeSet;
 
 /// 20 onboarded accounts in 3 Regions, the last two without the execution role, the first
 /// with an instance scripted to fail in us-east-1; the example config with the seeded ids.
-async fn organization() -> (SeededStack, Config, RunServices) {
-    let config_path = fabric_tests::unique_path("runs-config", "yaml");
-    let config_arg = config_path.display().to_string();
-    let org = seeded_stack(&[
-        "--accounts",
-        "20",
-        "--onboard",
-        "--without-role",
-        "2",
-        "--failing-instances",
-        "1",
-        "--config-out",
-        &config_arg,
-    ])
-    .await;
-    let config = Config::load(&config_path).expect("the seeded config loads");
-    let sdk = central_config(org.stack.endpoint(), "us-east-1").await;
-    let services = RunServices::new(&sdk, &config).expect("services");
-    (org, config, services)
+async fn organization() -> World {
+    Organization::of(20)
+        .onboarded()
+        .without_role(2)
+        .failing_instances(1)
+        .world()
+        .await
+}
+
+/// The planned locations of `plan`, in order.
+fn planned(plan: &fabric::plan::RunPlan) -> Vec<&Location> {
+    plan.waves
+        .iter()
+        .flat_map(fabric::plan::PlannedWave::locations)
+        .collect()
 }
 
 fn status_of(report: &RunReport, location: &Location) -> LocationStatus {
@@ -52,13 +47,9 @@ fn status_of(report: &RunReport, location: &Location) -> LocationStatus {
 #[tokio::test]
 async fn when_a_run_covers_20_accounts_in_3_regions_then_all_60_locations_are_reported_and_the_threshold_stops_the_rest()
  {
-    let (org, config, services) = organization().await;
-    let accounts: Vec<AccountId> = org
-        .seed
-        .accounts
-        .iter()
-        .map(|a| AccountId::new(a.id.as_str()).expect("valid"))
-        .collect();
+    let world = organization().await;
+    let (org, config) = (&world.org, &world.config);
+    let accounts = world.member_accounts();
     let mut location = TargetLocation::new(
         accounts.iter().cloned().map(AccountOrOu::Account).collect(),
         config.regions.clone(),
@@ -70,20 +61,10 @@ async fn when_a_run_covers_20_accounts_in_3_regions_then_all_60_locations_are_re
         key: "Patch".to_owned(),
         values: vec!["true".to_owned()],
     });
-    let mut spec = config.profile("patch-baseline").expect("profile").clone();
-    spec.waves = Vec::new();
-    spec.target_locations = vec![location];
-    let request = RunRequest {
-        profile: None,
-        spec,
-        trigger: RunTrigger::Manual {
-            requested_by: "test".to_owned(),
-        },
-    };
-    let plan = fabric_tests::plan(&services, &config, "run-60", request).await;
-    assert_eq!(plan.planned_count(), 60);
-
-    let report = fabric_tests::carry_out(&services, &config, plan).await;
+    let spec = fabric_tests::spec_over(config, "patch-baseline", location);
+    let driven = world.local_runs().drive("run-60", &spec, &mut ()).await;
+    assert_eq!(driven.state.plan.planned_count(), 60);
+    let report = &driven.report;
     assert_eq!(report.locations().len(), 60, "every location exactly once");
 
     // What SSM does, location by location in the order it starts them.
@@ -101,7 +82,7 @@ async fn when_a_run_covers_20_accounts_in_3_regions_then_all_60_locations_are_re
             let location = Location::new(account.clone(), region.clone());
             let bad = without_role.contains(account.as_str())
                 || (account.as_str() == failing.account && region.as_str() == failing.region);
-            let status = status_of(&report, &location);
+            let status = status_of(report, &location);
             if failures > 2 {
                 assert!(
                     matches!(status, LocationStatus::NotStarted(_)),
@@ -131,18 +112,14 @@ async fn when_a_run_covers_20_accounts_in_3_regions_then_all_60_locations_are_re
         let message = result.failure_message.as_deref().unwrap_or_default();
         assert!(message.contains("Unable to assume role"), "{message}");
     }
-    let published = fabric::report::publish_run(
-        &report,
-        &services.store,
-        services.notifier(),
-        chrono::Utc::now(),
-    )
-    .await
-    .expect("published");
+    assert_eq!(driven.outcome.end, End::Succeeded("RunReported"));
+    let published = driven.outcome.published.as_ref().expect("published");
     assert!(
         published
-            .report_uri
-            .starts_with("s3://automation-fabric-reports-123456789012/reports/runs/year=")
+            .report
+            .starts_with("s3://automation-fabric-reports-123456789012/reports/runs/year="),
+        "{}",
+        published.report
     );
     assert!(published.message_id.is_some());
 }
@@ -150,8 +127,8 @@ async fn when_a_run_covers_20_accounts_in_3_regions_then_all_60_locations_are_re
 #[tokio::test]
 async fn when_an_alarm_fires_then_its_runbook_runs_for_that_instance_in_its_account_and_region_only()
  {
-    let (org, config, services) = organization().await;
-    let account = &org.seed.accounts[3];
+    let world = organization().await;
+    let account = &world.org.seed.accounts[3];
     let instance = &account.instances["us-west-2"][0];
     let mut event: serde_json::Value = serde_json::from_str(include_str!(
         "../fixtures/events/cloudwatch-alarm-metric-alarm.json"
@@ -160,34 +137,31 @@ async fn when_an_alarm_fires_then_its_runbook_runs_for_that_instance_in_its_acco
     event["account"] = account.id.clone().into();
     event["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"]["InstanceId"] =
         instance.clone().into();
-    let trigger = TriggerEvent::from_value(&event).expect("an alarm");
-    let request = runs::run_request_for(&trigger.trigger, &config)
-        .expect("a rule matches")
-        .expect("a run");
-    assert_eq!(request.profile.as_deref(), Some("restart-instance"));
-    let plan = fabric_tests::plan(
-        &services,
-        &config,
-        trigger.idempotency_key.as_str(),
-        request,
-    )
-    .await;
+    let local = world.local_runs();
+    let outcome = local
+        .deliver(&event, "alarm-workflow", Follow::ToTheEnd, &mut ())
+        .await;
+    assert_eq!(outcome.end, End::Succeeded("RunReported"));
+    let run_id = outcome.run_id().expect("the alarm asks for a run");
+    let key = TriggerEvent::from_value(&event)
+        .expect("an alarm")
+        .idempotency_key;
+    assert_eq!(run_id, key.as_str(), "the run is named by the alarm's key");
+    let (state, report) = local.load(run_id).await;
+    assert_eq!(
+        state.plan.request.profile.as_deref(),
+        Some("restart-instance")
+    );
     let expected = Location::new(
         AccountId::new(account.id.as_str()).expect("valid"),
         fabric::model::Region::new("us-west-2").expect("valid"),
     );
-    let planned: Vec<&Location> = plan
-        .waves
-        .iter()
-        .flat_map(fabric::plan::PlannedWave::locations)
-        .collect();
     assert_eq!(
-        planned,
+        planned(&state.plan),
         vec![&expected],
         "the alarm's account and Region only"
     );
 
-    let report = fabric_tests::carry_out(&services, &config, plan).await;
     let result = report.locations().next().expect("one location");
     assert_eq!(
         result.status,
@@ -203,45 +177,47 @@ async fn when_an_alarm_fires_then_its_runbook_runs_for_that_instance_in_its_acco
 
 #[tokio::test]
 async fn when_the_same_schedule_fires_twice_then_one_automation_starts() {
-    let (org, config, services) = organization().await;
+    let world = organization().await;
     let event = serde_json::json!({"schedule": {"schedule_name": "patch-window", "scheduled_time": "2026-11-22T02:00:00Z", "profile": "patch-scan-web"}});
-    let first = fabric_tests::deliver(&services, &config, &event, "execution-1").await;
-    let second = fabric_tests::deliver(&services, &config, &event, "execution-2").await;
+    let local = world.local_runs();
+    let first = local
+        .deliver(&event, "execution-1", Follow::ToTheEnd, &mut ())
+        .await;
+    let second = local
+        .deliver(&event, "execution-2", Follow::ToTheEnd, &mut ())
+        .await;
     assert_eq!(first.end, End::Succeeded("RunReported"));
     assert_eq!(
         second.end,
         End::Succeeded("NothingToRun"),
         "the second delivery finds the run started"
     );
-    let starts = org.stack.simulator().faults().stats().calls["StartAutomationExecution"];
+    let starts = world.stats().calls["StartAutomationExecution"];
     assert_eq!(starts, 1, "the second delivery started nothing new");
 }
 
 #[tokio::test]
 async fn when_a_region_is_not_enabled_in_an_account_then_the_plan_skips_it_with_the_reason() {
-    let (org, config, services) = organization().await;
-    let account = &org.seed.accounts[0];
-    org.stack
-        .simulator()
-        .api()
-        .engine()
-        .regions()
-        .set(fabric_simulator::regions::RegionChange {
+    let world = organization().await;
+    let account = &world.org.seed.accounts[0];
+    world.org.stack.simulator().api().engine().regions().set(
+        fabric_simulator::regions::RegionChange {
             account: account.id.clone(),
             region: "us-west-2".to_owned(),
             enabled: false,
-        });
+        },
+    );
     let request = runs::run_request_for(
         &TriggerEvent::from_value(
             &serde_json::json!({"manual": {"requested_by": "test", "profile": "patch-scan-web"}}),
         )
         .expect("a manual run")
         .trigger,
-        &config,
+        &world.config,
     )
     .expect("valid")
     .expect("a run");
-    let plan = fabric_tests::plan(&services, &config, "run-regions", request).await;
+    let plan = world.plan("run-regions", request).await;
     let skipped: Vec<(&str, &str, &str)> = plan
         .skipped
         .iter()
@@ -261,13 +237,8 @@ async fn when_a_region_is_not_enabled_in_an_account_then_the_plan_skips_it_with_
             "the Region us-west-2 is not enabled in the account"
         )]
     );
-    let planned: Vec<&Location> = plan
-        .waves
-        .iter()
-        .flat_map(fabric::plan::PlannedWave::locations)
-        .collect();
     assert!(
-        planned
+        planned(&plan)
             .iter()
             .any(|location| location.account_id.as_str() == account.id
                 && location.region.as_str() == "us-east-1")
@@ -276,40 +247,46 @@ async fn when_a_region_is_not_enabled_in_an_account_then_the_plan_skips_it_with_
 
 #[tokio::test]
 async fn when_a_manual_run_is_a_dry_run_then_ssm_previews_it_and_nothing_starts() {
-    let (org, config, services) = organization().await;
-    let event = TriggerEvent::from_value(&serde_json::json!({
+    let world = organization().await;
+    let trigger = serde_json::json!({
         "manual": {"requested_by": "test", "profile": "patch-scan-web", "dry_run": true}
-    }))
-    .expect("a manual run");
+    });
+    let event = TriggerEvent::from_value(&trigger).expect("a manual run");
     assert!(matches!(
         event.trigger,
         fabric::events::Trigger::Manual { dry_run: true, .. }
     ));
-    let request = runs::run_request_for(&event.trigger, &config)
+    let request = runs::run_request_for(&event.trigger, &world.config)
         .expect("valid")
         .expect("a run");
-    let plan =
-        fabric_tests::plan(&services, &config, event.idempotency_key.as_str(), request).await;
-    let preview = runs::preview(&services.automation, &plan)
-        .await
-        .expect("SSM previews");
-    let accounts: BTreeSet<&AccountId> = plan
-        .waves
-        .iter()
-        .flat_map(fabric::plan::PlannedWave::locations)
-        .map(|l| &l.account_id)
-        .collect();
-    assert_eq!(preview.accounts as usize, accounts.len());
-    assert_eq!(
-        preview.regions.len(),
-        2,
-        "patch-scan-web runs in us-east-1 and us-west-2"
+    let plan = world.plan(event.idempotency_key.as_str(), request).await;
+    let accounts: BTreeSet<&AccountId> = planned(&plan).iter().map(|l| &l.account_id).collect();
+
+    let outcome = world
+        .local_runs()
+        .deliver(&trigger, "dry-run", Follow::ToTheEnd, &mut ())
+        .await;
+    assert_eq!(outcome.end, End::Succeeded("NothingToRun"));
+    let accepted = outcome.accepted.expect("StartRun answered");
+    assert_eq!(accepted.run_id, None, "nothing is carried out");
+    assert_eq!(accepted.locations, plan.planned_count());
+    let reason = accepted.reason.unwrap_or_default();
+    assert!(
+        reason.contains(&format!("{} accounts, 2 Regions", accounts.len())),
+        "SSM previews the planned accounts, in us-east-1 and us-west-2: {reason}"
     );
     assert!(
-        preview.targets > 0,
-        "the WebServers resource groups resolve to instances"
+        !reason.contains(" 0 targets"),
+        "the WebServers resource groups resolve to instances: {reason}"
     );
-    let stats = org.stack.simulator().faults().stats();
+    assert_eq!(
+        RunState::find(&world.runs.store, event.idempotency_key.as_str())
+            .await
+            .expect("the store answers"),
+        None,
+        "a dry run saves nothing"
+    );
+    let stats = world.stats();
     assert!(stats.calls.contains_key("StartExecutionPreview"));
     assert_eq!(
         stats.calls.get("StartAutomationExecution"),

@@ -43,6 +43,25 @@ fn patch_targets() -> Target {
     Target::builder().key("tag:Patch").values("true").build()
 }
 
+/// `start` (its document and parameters set) on the instances tagged `Patch=true` in
+/// `location`, run to its end.
+async fn run_on_patch_targets(
+    ssm: &aws_sdk_ssm::Client,
+    start: aws_sdk_ssm::operation::start_automation_execution::builders::StartAutomationExecutionFluentBuilder,
+    location: TargetLocation,
+) -> aws_sdk_ssm::types::AutomationExecution {
+    let id = start
+        .target_parameter_name("InstanceId")
+        .targets(patch_targets())
+        .target_locations(location)
+        .send()
+        .await
+        .expect("the run starts")
+        .automation_execution_id
+        .expect("an execution id");
+    wait_until_final(ssm, &id, RUN_TIMEOUT).await
+}
+
 fn status(step: &aws_sdk_ssm::types::StepExecution) -> &str {
     step.step_status
         .as_ref()
@@ -60,19 +79,14 @@ async fn when_a_run_covers_the_organization_then_each_location_gets_its_own_outc
     let endpoint = org.stack.endpoint();
     let ssm = aws_sdk_ssm::Client::new(&central_config(endpoint, "us-east-1").await);
     let accounts: Vec<&str> = org.seed.accounts.iter().map(|a| a.id.as_str()).collect();
-    let id = ssm
-        .start_automation_execution()
-        .document_name("Automation-RunPatchBaseline")
-        .parameters("Operation", vec!["Install".to_owned()])
-        .target_parameter_name("InstanceId")
-        .targets(patch_targets())
-        .target_locations(location(&accounts, "10", "100%"))
-        .send()
-        .await
-        .expect("the run starts")
-        .automation_execution_id
-        .expect("an execution id");
-    let parent = wait_until_final(&ssm, &id, RUN_TIMEOUT).await;
+    let parent = run_on_patch_targets(
+        &ssm,
+        ssm.start_automation_execution()
+            .document_name("Automation-RunPatchBaseline")
+            .parameters("Operation", vec!["Install".to_owned()]),
+        location(&accounts, "10", "100%"),
+    )
+    .await;
     let steps = parent.step_executions();
     assert_eq!(
         steps.len(),
@@ -123,7 +137,11 @@ async fn when_a_run_covers_the_organization_then_each_location_gets_its_own_outc
     assert_eq!(counters.success_steps, 7);
     assert_eq!(counters.failed_steps, 3);
 
-    assert_child_lives_only_in_its_location(endpoint, &ssm, &id, steps).await;
+    let id = parent
+        .automation_execution_id
+        .as_deref()
+        .expect("an execution id");
+    assert_child_lives_only_in_its_location(endpoint, &ssm, id, steps).await;
 }
 
 /// The child of a successful location is visible to its own account and Region only.
@@ -183,18 +201,13 @@ async fn when_no_location_may_fail_then_the_locations_after_the_first_failure_ar
         org.seed.accounts[4].id.as_str(),
         org.seed.accounts[1].id.as_str(),
     ];
-    let id = ssm
-        .start_automation_execution()
-        .document_name("AWS-RestartEC2Instance")
-        .target_parameter_name("InstanceId")
-        .targets(patch_targets())
-        .target_locations(location(&accounts, "1", "0"))
-        .send()
-        .await
-        .expect("the run starts")
-        .automation_execution_id
-        .expect("an execution id");
-    let parent = wait_until_final(&ssm, &id, RUN_TIMEOUT).await;
+    let parent = run_on_patch_targets(
+        &ssm,
+        ssm.start_automation_execution()
+            .document_name("AWS-RestartEC2Instance"),
+        location(&accounts, "1", "0"),
+    )
+    .await;
     let statuses: Vec<&str> = parent.step_executions().iter().map(status).collect();
     assert_eq!(statuses, ["Failed", "Cancelled", "Cancelled", "Cancelled"]);
     let not_run = parent.step_executions()[1]

@@ -16,8 +16,8 @@
 use fabric::model::{AccountOrOu, Concurrency, ErrorThreshold, OuId, Region, TargetLocation};
 use fabric::plan::PlanContext;
 use fabric::runs;
-use fabric_simulator::faults::{CallStats, FaultSettings};
-use fabric_tests::{World, world};
+use fabric_simulator::faults::FaultSettings;
+use fabric_tests::{LocalRuns, Organization, World, spec_over};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -108,33 +108,23 @@ async fn main() {
     }
 }
 
-fn seed_args(accounts: usize, regions: usize, extra: &[&str]) -> Vec<String> {
+/// `accounts` member accounts in the first `regions` of [`REGIONS`], without instances.
+fn organization(accounts: usize, regions: usize) -> Organization {
     assert!(
         (1..=REGIONS.len()).contains(&regions),
         "1 to {} Regions",
         REGIONS.len()
     );
-    let mut args = vec![
-        "--accounts".to_owned(),
-        accounts.to_string(),
-        "--regions".to_owned(),
-        REGIONS[..regions].join(","),
-        "--instances-per-location".to_owned(),
-        "0".to_owned(),
-    ];
-    args.extend(extra.iter().map(|arg| (*arg).to_owned()));
-    args
+    Organization::of(accounts)
+        .regions(&REGIONS[..regions])
+        .without_instances()
 }
 
-async fn seeded(args: &[String]) -> (World, f64) {
+/// The world `organization` seeds, and how long the seeding took.
+async fn seeded(organization: Organization) -> (World, f64) {
     let started = Instant::now();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let world = world(&args).await;
+    let world = organization.world().await;
     (world, started.elapsed().as_secs_f64())
-}
-
-fn stats(world: &World) -> CallStats {
-    world.org.stack.simulator().faults().stats()
 }
 
 fn count(map: &BTreeMap<String, u64>, operation: &str) -> u64 {
@@ -144,7 +134,7 @@ fn count(map: &BTreeMap<String, u64>, operation: &str) -> u64 {
 /// B2: a run over `accounts` x `regions` with the simulator's latency and SSM's TPS limits, from
 /// the trigger to the stored and published report.
 async fn fan_out(accounts: usize, regions: usize, latency_ms: usize) -> Value {
-    let (world, seeding) = seeded(&seed_args(accounts, regions, &["--onboard"])).await;
+    let (world, seeding) = seeded(organization(accounts, regions).onboarded()).await;
     let region_ids: Vec<Region> = world.org.seed.regions[..regions]
         .iter()
         .map(|region| Region::new(region.as_str()).expect("valid"))
@@ -156,42 +146,25 @@ async fn fan_out(accounts: usize, regions: usize, latency_ms: usize) -> Value {
     location.exclude_accounts = vec![AccountOrOu::Account(world.config.central_account.clone())];
     location.target_location_max_concurrency = Some(Concurrency::parse("100%").expect("valid"));
     location.target_location_max_errors = Some(ErrorThreshold::parse("100%").expect("valid"));
-    let mut spec = world
-        .config
-        .profile("patch-baseline")
-        .expect("profile")
-        .clone();
-    spec.waves = Vec::new();
-    spec.target_locations = vec![location];
-    world
-        .org
-        .stack
-        .simulator()
-        .faults()
-        .configure(FaultSettings {
-            latency_ms: u64::try_from(latency_ms).expect("small"),
-            tps_limits: true,
-            ..FaultSettings::default()
-        });
+    let spec = spec_over(&world.config, "patch-baseline", location);
+    world.faults(FaultSettings {
+        latency_ms: u64::try_from(latency_ms).expect("small"),
+        tps_limits: true,
+        ..FaultSettings::default()
+    });
     world.org.stack.simulator().faults().reset_stats();
-    let services = &world.runs;
 
     let mut clock = PhaseClock::default();
-    let timing = fabric::driver::Timing {
-        wait: Duration::from_secs(1),
-        retry_interval: Duration::from_secs(2),
-        timeout: None,
+    let mut local = LocalRuns {
+        pacing: runs::START_PACING,
+        timing: fabric::driver::Timing {
+            wait: Duration::from_secs(1),
+            retry_interval: Duration::from_secs(2),
+            timeout: None,
+        },
+        ..world.local_runs()
     };
-    let driven = fabric_tests::drive(
-        services,
-        &world.config,
-        "bench-fan-out",
-        &spec,
-        runs::START_PACING,
-        timing,
-        &mut clock,
-    )
-    .await;
+    let driven = local.drive("bench-fan-out", &spec, &mut clock).await;
     let state = &driven.state;
     let report = &driven.report;
     let planned = state.plan.planned_count();
@@ -217,7 +190,7 @@ async fn fan_out(accounts: usize, regions: usize, latency_ms: usize) -> Value {
     // fabric cannot shorten), one start a second, and the central account's step listings at 3
     // reads a second; every location is its own account-Region, so the reads there run side by
     // side within their own limits.
-    let seen = stats(&world);
+    let seen = world.stats();
     let ssm_run = ssm_run_seconds(&world, &state.started).await;
     let calls = state.started.len();
     let step_pages: usize = state
@@ -277,7 +250,7 @@ async fn fan_out(accounts: usize, regions: usize, latency_ms: usize) -> Value {
         "throughput_ratio": ideal / wall,
         "calls_minimum": minimum,
         "calls_measured": measured,
-        "tracking_polls": { "polls": polls, "interval_seconds": timing.wait.as_secs(), "GetAutomationExecution (central)": central_gets },
+        "tracking_polls": { "polls": polls, "interval_seconds": local.timing.wait.as_secs(), "GetAutomationExecution (central)": central_gets },
         "throttled": seen.throttled,
         "all_calls": seen.calls,
         "forwarded_calls": seen.forwarded,
@@ -285,9 +258,8 @@ async fn fan_out(accounts: usize, regions: usize, latency_ms: usize) -> Value {
 }
 
 /// When each phase of a run ended, from the driver's events: planned (`StartRun` answered),
-/// started (the wave's `StartWave` answered), SSM done (`TrackRun` saw every parent ended),
-/// reported (`PublishReport` answered); with
-/// the tracking polls and the locations collected.
+/// started (the wave's `StartWave` answered), SSM done (`RunEnded` chose `CollectCalls`),
+/// reported (`PublishReport` answered); with the tracking polls and the locations collected.
 struct PhaseClock {
     began: Instant,
     planned: Option<Instant>,
@@ -320,11 +292,9 @@ impl fabric::driver::Observer for PhaseClock {
                 self.planned = Some(Instant::now());
             }
             Event::RunStarted(_) => self.started = Some(Instant::now()),
-            Event::Tracked(tracked) => {
-                self.polls += 1;
-                if tracked.done {
-                    self.ended.get_or_insert_with(Instant::now);
-                }
+            Event::Tracked(_) => self.polls += 1,
+            Event::Entered("CollectCalls") => {
+                self.ended.get_or_insert_with(Instant::now);
             }
             Event::CallCollected { collected, .. } => self.collected += collected,
             Event::Published(_) => self.published = Some(Instant::now()),
@@ -360,27 +330,14 @@ async fn ssm_run_seconds(world: &World, started: &[runs::StartedCall]) -> f64 {
 
 /// B3: the reconciler over `accounts` x `documents` x `regions`, nothing shared or deployed yet.
 async fn onboarding_at_scale(accounts: usize, regions: usize, documents: usize) -> Value {
-    let extra = documents.saturating_sub(2).to_string();
-    let (world, seeding) = seeded(&seed_args(
-        accounts,
-        regions,
-        &["--extra-documents", &extra],
-    ))
-    .await;
+    let (world, seeding) =
+        seeded(organization(accounts, regions).extra_documents(documents.saturating_sub(2))).await;
     assert_eq!(world.org.seed.documents.len(), documents.max(2));
     world.org.stack.simulator().faults().reset_stats();
     let started = Instant::now();
-    let report = fabric::onboarding::reconcile(
-        &world.onboarding.directory,
-        &world.onboarding.documents,
-        &world.onboarding.roles,
-        &world.config,
-        false,
-    )
-    .await
-    .expect("reconciled");
+    let report = world.reconcile(false).await;
     let wall = started.elapsed().as_secs_f64();
-    let stats = stats(&world);
+    let stats = world.stats();
     let modify = count(&stats.forwarded, "AmazonSSM.ModifyDocumentPermission");
     assert_eq!(
         world.config.sharing_regions().len(),
@@ -409,7 +366,7 @@ async fn onboarding_at_scale(accounts: usize, regions: usize, documents: usize) 
 
 /// B4: a plan over `accounts` in nested OUs, in a child process whose peak memory is its own.
 async fn organization_size(accounts: usize) -> Value {
-    let (world, seeding) = seeded(&seed_args(accounts, 1, &[])).await;
+    let (world, seeding) = seeded(organization(accounts, 1)).await;
     world.org.stack.simulator().faults().reset_stats();
     let config_path = &world.config_path;
     let output = tokio::process::Command::new(std::env::current_exe().expect("this program"))
@@ -429,7 +386,7 @@ async fn organization_size(accounts: usize) -> Value {
         String::from_utf8_lossy(&output.stderr)
     );
     let child: Value = serde_json::from_slice(&output.stdout).expect("the planner's figures");
-    let stats = stats(&world);
+    let stats = world.stats();
 
     // The fewest pages: every parent's accounts and child OUs, 20 a page (at least one page).
     let mut accounts_per_parent: BTreeMap<&str, usize> = BTreeMap::new();
@@ -495,12 +452,9 @@ async fn plan_child() -> Value {
         vec![config.regions[0].clone()],
     );
     location.include_child_organization_units = true;
-    let mut spec = config.profile("patch-baseline").expect("profile").clone();
-    spec.waves = Vec::new();
-    spec.target_locations = vec![location];
     let request = fabric::model::RunRequest {
         profile: None,
-        spec,
+        spec: spec_over(&config, "patch-baseline", location),
         trigger: fabric::model::RunTrigger::Manual {
             requested_by: "fabric-bench".to_owned(),
         },

@@ -1,6 +1,9 @@
 //! Events delivered more than once and out of order: one workflow each, no duplicate change.
 
 use super::*;
+use fabric::driver::run::Follow;
+use fabric::steps::onboarding::handle_account_event;
+use fabric::workflow::OnboardingInput;
 
 #[tokio::test]
 async fn when_each_run_trigger_is_delivered_three_times_then_one_run_starts_for_each() {
@@ -14,6 +17,21 @@ async fn when_each_run_trigger_is_delivered_three_times_then_one_run_starts_for_
     );
     alarm["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"]["InstanceId"] =
         alarm_instance.into();
+    // The manual run's spec (over the Workloads OU) as a run profile, triggered by name.
+    let manual = fixture_value(
+        "run-input-manual-spec.json",
+        "ou-ab12-cdef3456",
+        &world.org.seed.ous["Workloads"],
+    );
+    let spec: RunSpec =
+        serde_json::from_value(manual["manual"]["spec"].clone()).expect("the fixture's spec");
+    let mut local = world.local_runs();
+    let manual = local.manual_trigger(
+        manual["manual"]["request_id"]
+            .as_str()
+            .expect("a request id"),
+        &spec,
+    );
     let triggers = [
         fixture_value(
             "run-input-schedule-profile.json",
@@ -21,11 +39,7 @@ async fn when_each_run_trigger_is_delivered_three_times_then_one_run_starts_for_
             "patch-scan-web",
         ),
         alarm,
-        fixture_value(
-            "run-input-manual-spec.json",
-            "ou-ab12-cdef3456",
-            &world.org.seed.ous["Workloads"],
-        ),
+        manual,
     ];
     let mut runs_started = BTreeSet::new();
     let mut duplicates = 0;
@@ -33,22 +47,21 @@ async fn when_each_run_trigger_is_delivered_three_times_then_one_run_starts_for_
     for delivery in 0..3 {
         for (n, trigger) in triggers.iter().enumerate() {
             let execution = format!("workflow-{delivery}-{n}");
-            let outcome =
-                fabric_tests::deliver(&world.runs, &world.config, trigger, &execution).await;
+            let outcome = local
+                .deliver(trigger, &execution, Follow::ToTheEnd, &mut ())
+                .await;
             if let Some(run_id) = outcome.run_id() {
                 assert_eq!(delivery, 0, "only the first delivery starts {run_id}");
                 assert_eq!(outcome.end, End::Succeeded("RunReported"));
                 runs_started.insert(run_id.to_owned());
             } else {
-                {
-                    assert_eq!(outcome.end, End::Succeeded("NothingToRun"));
-                    let reason = outcome.accepted.and_then(|a| a.reason).unwrap_or_default();
-                    assert!(
-                        reason.contains(&format!("workflow-0-{n}")),
-                        "the first delivery's workflow owns the run: {reason}"
-                    );
-                    duplicates += 1;
-                }
+                assert_eq!(outcome.end, End::Succeeded("NothingToRun"));
+                let reason = outcome.accepted.and_then(|a| a.reason).unwrap_or_default();
+                assert!(
+                    reason.contains(&format!("workflow-0-{n}")),
+                    "the first delivery's workflow owns the run: {reason}"
+                );
+                duplicates += 1;
             }
         }
     }
@@ -60,17 +73,10 @@ async fn when_each_run_trigger_is_delivered_three_times_then_one_run_starts_for_
         .get("StartAutomationExecution")
         .copied()
         .unwrap_or(0);
-    let calls: usize = {
-        let mut calls = 0;
-        for run_id in &runs_started {
-            calls += RunState::load(&world.runs.store, run_id)
-                .await
-                .expect("state")
-                .started
-                .len();
-        }
-        calls
-    };
+    let mut calls = 0;
+    for run_id in &runs_started {
+        calls += local.load(run_id).await.0.started.len();
+    }
     assert_eq!(
         starts,
         u64::try_from(calls).expect("small"),
@@ -90,11 +96,7 @@ async fn when_each_run_trigger_is_delivered_three_times_then_one_run_starts_for_
 #[tokio::test]
 async fn when_account_events_repeat_and_arrive_out_of_order_then_one_workflow_each_and_no_duplicate_change()
  {
-    let world = Organization::of(2)
-        .onboarded()
-        .without_instances()
-        .world()
-        .await;
+    let world = onboarded_without_instances(2).await;
     let created = world.create_account("created").await;
     let managed = world.create_account("managed").await;
     let invited = world.create_account("invited").await;
@@ -131,25 +133,23 @@ async fn when_account_events_repeat_and_arrive_out_of_order_then_one_workflow_ea
         fixture("org-invite-account.json", "444455556666", invited.as_str()),
         account_created(&created),
     ];
-    // Step Functions answers a repeated name with the running execution (same input) or
-    // ExecutionAlreadyExists: either way, one execution per name.
+    // Each delivery handled by the account-events function. Step Functions answers a
+    // repeated name with the running execution (same input) or ExecutionAlreadyExists: either
+    // way, one execution per name.
     let mut workflows_started = BTreeSet::new();
     let mut deliveries = 0;
     for _ in 0..3 {
         for event in &events {
-            let Some((account, action)) = onboarding_action(&event.trigger) else {
-                continue; // an invitation is pending until it is accepted
-            };
-            let input = serde_json::json!({ "account_id": account, "action": action, "trigger_key": event.idempotency_key.as_str() });
-            match workflows
-                .start(event.idempotency_key.as_str(), &input)
+            let handled = handle_account_event(&world.config, &workflows, None, event)
                 .await
-                .expect("a start")
-            {
-                fabric::ports::WorkflowStart::Started(arn) => {
+                .expect("handled");
+            match handled.workflow {
+                Some(arn) if arn.starts_with("arn:") => {
                     workflows_started.insert(arn);
                 }
-                fabric::ports::WorkflowStart::AlreadyStarted => {}
+                Some(_) => {}
+                // An invitation is pending until it is accepted.
+                None => continue,
             }
             deliveries += 1;
         }
@@ -172,7 +172,7 @@ async fn when_account_events_repeat_and_arrive_out_of_order_then_one_workflow_ea
 
     // Each workflow's onboarding: the second workflow for the same account changes nothing.
     for execution in &executions {
-        let input: serde_json::Value = serde_json::from_str(
+        let input: OnboardingInput = serde_json::from_str(
             &sfn.describe_execution()
                 .execution_arn(&execution.execution_arn)
                 .send()
@@ -181,18 +181,8 @@ async fn when_account_events_repeat_and_arrive_out_of_order_then_one_workflow_ea
                 .input
                 .expect("an input"),
         )
-        .expect("JSON");
-        let account =
-            AccountId::new(input["account_id"].as_str().expect("an account")).expect("valid");
-        world
-            .onboard(
-                &account,
-                OnboardingAction::Onboard,
-                input["trigger_key"].as_str().expect("a key"),
-                false,
-            )
-            .await
-            .expect("onboards");
+        .expect("the onboarding state machine's input");
+        world.onboard(input).await.expect("onboards");
     }
     let shares_per_account =
         u64::try_from(world.config.sharing_regions().len() * world.org.seed.documents.len())

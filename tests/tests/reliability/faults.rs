@@ -2,12 +2,14 @@
 //! documents, SSM's share limit, failed shares, publishes and stores.
 
 use super::*;
+use fabric::driver::{Event, Observer};
+use fabric::workflow::{RunStep, StepError};
 
 #[tokio::test]
 async fn when_assume_role_is_denied_in_one_account_then_its_locations_say_so_and_the_rest_complete()
 {
     let world = Organization::of(4).onboarded().world().await;
-    let accounts = member_accounts(&world);
+    let accounts = world.member_accounts();
     let denied = accounts[1].clone();
     world.faults(FaultSettings {
         errors: vec![scripted(
@@ -19,7 +21,7 @@ async fn when_assume_role_is_denied_in_one_account_then_its_locations_say_so_and
         )],
         ..FaultSettings::default()
     });
-    let report = run(&world, "denied", request_over(&world, &accounts, 2)).await;
+    let report = run(&world, "denied", &spec_over(&world, &accounts, 2)).await;
     for result in report.locations() {
         let message = result.failure_message.clone().unwrap_or_default();
         if result.location.account_id == denied {
@@ -55,7 +57,7 @@ async fn when_assume_role_is_denied_in_one_account_then_its_locations_say_so_and
 #[tokio::test]
 async fn when_a_region_is_not_enabled_then_its_location_is_skipped_with_the_reason() {
     let world = Organization::of(3).onboarded().world().await;
-    let accounts = member_accounts(&world);
+    let accounts = world.member_accounts();
     let region = world.config.regions[1].clone();
     world.org.stack.simulator().api().engine().regions().set(
         fabric_simulator::regions::RegionChange {
@@ -64,7 +66,7 @@ async fn when_a_region_is_not_enabled_then_its_location_is_skipped_with_the_reas
             enabled: false,
         },
     );
-    let report = run(&world, "region-off", request_over(&world, &accounts, 2)).await;
+    let report = run(&world, "region-off", &spec_over(&world, &accounts, 2)).await;
     let off = report
         .locations()
         .find(|result| {
@@ -120,11 +122,7 @@ async fn when_a_document_is_missing_in_one_region_then_only_its_share_there_fail
 
 #[tokio::test]
 async fn when_ssm_answers_the_share_limit_then_that_share_is_reported_as_limit_reached() {
-    let world = Organization::of(2)
-        .onboarded()
-        .without_instances()
-        .world()
-        .await;
+    let world = onboarded_without_instances(2).await;
     let full = world.org.seed.documents[0].clone();
     let report = onboard_new_account(
         &world,
@@ -153,11 +151,7 @@ async fn when_ssm_answers_the_share_limit_then_that_share_is_reported_as_limit_r
 
 #[tokio::test]
 async fn when_modify_document_permission_fails_once_then_the_retry_shares_it() {
-    let world = Organization::of(2)
-        .onboarded()
-        .without_instances()
-        .world()
-        .await;
+    let world = onboarded_without_instances(2).await;
     let report = onboard_new_account(
         &world,
         FaultSettings {
@@ -192,34 +186,74 @@ async fn when_modify_document_permission_fails_once_then_the_retry_shares_it() {
     );
 }
 
+/// What went wrong in a workflow: each step error its Catch took, and the workflow states
+/// kept as undelivered.
+#[derive(Debug, Default)]
+struct Failures {
+    caught: Vec<(&'static str, StepError)>,
+    undelivered: usize,
+}
+
+impl Observer for Failures {
+    fn on(&mut self, event: Event<'_>) {
+        match event {
+            Event::Caught { state, error } => self.caught.push((state, error.clone())),
+            Event::Undelivered(_) => self.undelivered += 1,
+            _ => {}
+        }
+    }
+}
+
+/// A run of `spec` whose report cannot be published: the workflow fails `PublishFailed`
+/// and keeps its state as undelivered; the run's id and the step's error.
+async fn unpublished(world: &World, request_id: &str, spec: &RunSpec) -> (String, StepError) {
+    let mut failures = Failures::default();
+    let driven = world
+        .local_runs()
+        .drive(request_id, spec, &mut failures)
+        .await;
+    assert_eq!(
+        driven.outcome.end,
+        End::Failed {
+            state: "PublishFailed",
+            error: "Fabric.PublishFailed"
+        }
+    );
+    assert_eq!(failures.undelivered, 1, "the workflow's state is kept");
+    let [(state, error)] = failures.caught.as_slice() else {
+        panic!("one step failed: {:?}", failures.caught);
+    };
+    assert_eq!(*state, "PublishReport");
+    (driven.state.plan.run_id, error.clone())
+}
+
 #[tokio::test]
 async fn when_publishing_fails_then_it_is_retried_and_a_lasting_failure_surfaces_with_the_report_kept()
  {
-    let world = Organization::of(2)
-        .onboarded()
-        .without_instances()
-        .world()
-        .await;
-    let accounts = member_accounts(&world);
-    let report = run(&world, "publish", request_over(&world, &accounts, 1)).await;
+    let world = onboarded_without_instances(2).await;
+    let spec = spec_over(&world, &world.member_accounts(), 1);
 
     // A passing failure: the SDK's retry publishes.
     world.faults(FaultSettings {
         errors: vec![scripted("sns.Publish", None, "InternalError", 500, Some(1))],
         ..FaultSettings::default()
     });
-    let published = fabric::report::publish_run(
-        &report,
-        &world.runs.store,
-        world.runs.notifier(),
-        chrono::Utc::now(),
-    )
-    .await
-    .expect("published after a retry");
-    assert!(published.message_id.is_some());
+    let passing = world
+        .local_runs()
+        .drive("publish-once", &spec, &mut ())
+        .await;
+    assert_eq!(passing.outcome.end, End::Succeeded("RunReported"));
+    assert!(
+        passing
+            .outcome
+            .published
+            .and_then(|published| published.message_id)
+            .is_some(),
+        "published after a retry"
+    );
 
-    // A lasting failure: a typed error (the state machine retries it, then keeps the run in
-    // its undelivered-reports queue), and the report itself is stored.
+    // A lasting failure: a typed error (the workflow keeps the run in its undelivered-reports
+    // queue), and the report itself is stored.
     world.faults(FaultSettings {
         errors: vec![scripted(
             "sns.Publish",
@@ -230,29 +264,35 @@ async fn when_publishing_fails_then_it_is_retried_and_a_lasting_failure_surfaces
         )],
         ..FaultSettings::default()
     });
-    let finished = chrono::Utc::now();
-    let error =
-        fabric::report::publish_run(&report, &world.runs.store, world.runs.notifier(), finished)
-            .await
-            .expect_err("the failure surfaces");
-    assert_eq!(error.aws_code(), Some("AuthorizationError"), "{error}");
-    let key = fabric::report::run_report_key(&report.run_id, finished);
-    let stored = world
-        .runs
-        .store
-        .get(&key)
-        .await
-        .expect("the report is read")
-        .expect("the report is stored");
-    assert!(!stored.is_empty());
+    let began = chrono::Utc::now();
+    let (run_id, error) = unpublished(&world, "publish-never", &spec).await;
+    let ended = chrono::Utc::now();
+    assert!(error.cause.contains("AuthorizationError"), "{error}");
+    let mut stored = Vec::new();
+    for at in [began, ended] {
+        let key = fabric::report::run_report_key(&run_id, at);
+        stored.extend(
+            world
+                .runs
+                .store
+                .get(&key)
+                .await
+                .expect("the report is read"),
+        );
+    }
+    assert!(
+        stored.iter().any(|report| !report.is_empty()),
+        "the report is stored"
+    );
     let stats = world.stats();
     record_figures(
         "publish-failures",
         &serde_json::json!({
             "injected": "sns:Publish failing once (500), then always (403)",
             "publishes_attempted": world.forwarded("sns.Publish"),
-            "failed_publish_surfaced_as": error.error_type(),
+            "failed_publish_surfaced_as": error.error,
             "report_kept_in_s3": true,
+            "workflow_kept_undelivered": true,
             "scripted_errors": stats.scripted,
         }),
     );
@@ -260,13 +300,10 @@ async fn when_publishing_fails_then_it_is_retried_and_a_lasting_failure_surfaces
 
 #[tokio::test]
 async fn when_storing_the_report_fails_then_the_error_surfaces_and_nothing_is_published() {
-    let world = Organization::of(2)
-        .onboarded()
-        .without_instances()
-        .world()
-        .await;
-    let accounts = member_accounts(&world);
-    let report = run(&world, "store", request_over(&world, &accounts, 1)).await;
+    let world = onboarded_without_instances(2).await;
+    let spec = spec_over(&world, &world.member_accounts(), 1);
+    let local = world.local_runs();
+    let run_id = run(&world, "store", &spec).await.run_id;
     let publishes = world.forwarded("sns.Publish");
     world.faults(FaultSettings {
         errors: vec![scripted(
@@ -278,14 +315,10 @@ async fn when_storing_the_report_fails_then_the_error_surfaces_and_nothing_is_pu
         )],
         ..FaultSettings::default()
     });
-    let error = fabric::report::publish_run(
-        &report,
-        &world.runs.store,
-        world.runs.notifier(),
-        chrono::Utc::now(),
-    )
-    .await
-    .expect_err("the failure surfaces");
+    // One attempt of the step (the workflow retries it as it retries any Fabric.Retryable).
+    let error = fabric::steps::run::publish_run_report(&local.ports(), RunStep { run_id }, None)
+        .await
+        .expect_err("the failure surfaces");
     assert_eq!(error.error_type(), "Fabric.Retryable", "{error}");
     assert_eq!(
         world.forwarded("sns.Publish"),

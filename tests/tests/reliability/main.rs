@@ -11,16 +11,15 @@
 use fabric::driver::End;
 use fabric::events::TriggerEvent;
 use fabric::model::{
-    AccountId, AccountOrOu, Concurrency, ErrorThreshold, LocationStatus, OnboardingAction,
-    RoleOutcome, RunReport, RunRequest, RunTrigger, ShareOutcome, Target, TargetLocation,
+    AccountId, AccountOrOu, Concurrency, ErrorThreshold, LocationStatus, RoleOutcome, RunReport,
+    RunSpec, ShareOutcome, Target, TargetLocation,
 };
-use fabric::onboarding::{self, onboarding_action};
-use fabric::ports::{ReportStore, Workflows};
+use fabric::ports::ReportStore;
 use fabric::runs::{self, RunState};
-use fabric_simulator::faults::{CallStats, FaultSettings, ScriptedError};
+use fabric_simulator::faults::{FaultSettings, ScriptedError};
 use fabric_tests::{Organization, World, account_created};
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 mod deliveries;
 mod faults;
@@ -56,22 +55,6 @@ fn scripted(
     }
 }
 
-impl Faulty for World {
-    fn faults(&self, settings: FaultSettings) {
-        self.org.stack.simulator().faults().configure(settings);
-    }
-
-    fn stats(&self) -> CallStats {
-        self.org.stack.simulator().faults().stats()
-    }
-}
-
-/// Fault control over a world's simulator.
-trait Faulty {
-    fn faults(&self, settings: FaultSettings);
-    fn stats(&self) -> CallStats;
-}
-
 /// Writes a scenario's figures where `scripts/bench` finds them.
 fn record_figures(scenario: &str, figures: &serde_json::Value) {
     let dir = fabric_simulator::stack::local_dir(&fabric_tests::workspace()).join("reliability");
@@ -83,9 +66,18 @@ fn record_figures(scenario: &str, figures: &serde_json::Value) {
     .expect("the figures are written");
 }
 
-/// A request over `accounts` in `regions`, every location at once, every error tolerated: the
+/// `accounts` onboarded accounts and no instances: for what does not depend on targets.
+async fn onboarded_without_instances(accounts: usize) -> World {
+    Organization::of(accounts)
+        .onboarded()
+        .without_instances()
+        .world()
+        .await
+}
+
+/// A spec over `accounts` in `regions`, every location at once, every error tolerated: the
 /// statuses depend only on the organization, not on timing.
-fn request_over(world: &World, accounts: &[AccountId], regions: usize) -> RunRequest {
+fn spec_over(world: &World, accounts: &[AccountId], regions: usize) -> RunSpec {
     let mut location = TargetLocation::new(
         accounts.iter().cloned().map(AccountOrOu::Account).collect(),
         world.org.seed.regions[..regions]
@@ -99,30 +91,7 @@ fn request_over(world: &World, accounts: &[AccountId], regions: usize) -> RunReq
         key: "Patch".to_owned(),
         values: vec!["true".to_owned()],
     });
-    let mut spec = world
-        .config
-        .profile("patch-baseline")
-        .expect("profile")
-        .clone();
-    spec.waves = Vec::new();
-    spec.target_locations = vec![location];
-    RunRequest {
-        profile: None,
-        spec,
-        trigger: RunTrigger::Manual {
-            requested_by: "reliability".to_owned(),
-        },
-    }
-}
-
-fn member_accounts(world: &World) -> Vec<AccountId> {
-    world
-        .org
-        .seed
-        .accounts
-        .iter()
-        .map(|account| AccountId::new(account.id.as_str()).expect("valid"))
-        .collect()
+    fabric_tests::spec_over(&world.config, "patch-baseline", location)
 }
 
 /// Each location's status, keyed by location; panics when a location is reported twice.
@@ -165,16 +134,18 @@ fn unread(report: &RunReport) -> Vec<String> {
         .collect()
 }
 
-async fn run(world: &World, run_id: &str, request: RunRequest) -> RunReport {
-    let plan = fabric_tests::plan(&world.runs, &world.config, run_id, request).await;
-    let planned = plan.planned_count() + plan.skipped.len();
-    let report = fabric_tests::carry_out(&world.runs, &world.config, plan).await;
+/// A run of `spec` (manual, request id `request_id`) carried out through the local workflow:
+/// its report, every planned location in it once.
+async fn run(world: &World, request_id: &str, spec: &RunSpec) -> RunReport {
+    let driven = world.local_runs().drive(request_id, spec, &mut ()).await;
+    assert_eq!(driven.outcome.end, End::Succeeded("RunReported"));
+    let plan = &driven.state.plan;
     assert_eq!(
-        report.locations().len(),
-        planned,
+        driven.report.locations().len(),
+        plan.planned_count() + plan.skipped.len(),
         "every planned location, once"
     );
-    report
+    driven.report
 }
 
 /// The onboarding of a newly created account under `faults`.
@@ -185,7 +156,7 @@ async fn onboard_new_account(
     let joined = world.create_account("joined").await;
     world.faults(faults);
     world
-        .onboard(&joined, OnboardingAction::Onboard, "joined", false)
+        .onboard(fabric_tests::joined(&joined, "joined"))
         .await
         .expect("the onboarding report")
 }
@@ -207,17 +178,4 @@ fn fixture_value(name: &str, from: &str, to: &str) -> serde_json::Value {
 /// The trigger fixture `name`, with `from` replaced by `to` throughout.
 fn fixture(name: &str, from: &str, to: &str) -> TriggerEvent {
     TriggerEvent::from_value(&fixture_value(name, from, to)).expect("the fixture parses")
-}
-
-/// Polls until every started automation has ended.
-async fn wait_for_end(world: &World, started: &[runs::StartedCall]) {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while !runs::progress(&world.runs.automation, started)
-        .await
-        .expect("progress")
-        .done
-    {
-        assert!(Instant::now() < deadline, "the run did not end in time");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }

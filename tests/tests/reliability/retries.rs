@@ -1,6 +1,8 @@
 //! Steps killed midway and retried: the same automations, the same report.
 
 use super::*;
+use fabric::driver::run::Follow;
+use fabric::workflow::RunStep;
 
 #[tokio::test]
 async fn when_steps_are_killed_midway_and_retried_then_the_report_is_the_same() {
@@ -9,73 +11,65 @@ async fn when_steps_are_killed_midway_and_retried_then_the_report_is_the_same() 
         .without_role(1)
         .world()
         .await;
-    let accounts = member_accounts(&world);
-    let mut request = request_over(&world, &accounts, 3);
-    // Two calls, so that collection can be interrupted between them.
-    let second = request.spec.target_locations[0].clone();
-    request.spec.target_locations[0].accounts.truncate(2);
-    request.spec.target_locations.push(TargetLocation {
-        accounts: second.accounts[2..].to_vec(),
-        ..second
-    });
-    let plan = fabric_tests::plan(&world.runs, &world.config, "restart", request).await;
-    let initial = RunState::new(plan);
-    initial.save(&world.runs.store).await.expect("saved");
+    let spec = spec_over(&world, &world.member_accounts(), 3);
+    let mut local = world.local_runs();
+    let trigger = local.manual_trigger("restart", &spec);
     let store = &world.runs.store;
-    let pacing = Duration::from_millis(50);
-
-    // start-run killed after it started the calls and before its saves landed: the retry
-    // loads the state as it was and starts the same calls with the same tokens.
-    let first = runs::start_wave(&mut initial.clone(), &world.runs.automation, store, pacing)
-        .await
-        .expect("started");
-    initial.save(store).await.expect("the saves lost");
-    let mut retried = RunState::load(store, "restart").await.expect("state");
-    let again = runs::start_wave(&mut retried, &world.runs.automation, store, pacing)
-        .await
-        .expect("started again");
     let ids = |calls: &[runs::StartedCall]| {
         calls
             .iter()
-            .map(|c| c.execution_id.clone())
+            .map(|call| call.execution_id.clone())
             .collect::<Vec<_>>()
     };
+
+    // The workflow dies once its wave has started.
+    let killed = local
+        .deliver(&trigger, "workflow-restart", Follow::UntilStarted, &mut ())
+        .await;
+    assert_eq!(killed.end, End::Detached);
+    let run_id = killed.run_id().expect("the run is accepted").to_owned();
+    let first = RunState::load(store, &run_id).await.expect("state").started;
+    assert!(!first.is_empty(), "the wave started");
+
+    // StartWave killed after it started the calls and before its saves landed: the retried
+    // step loads the state as it was and starts the same calls with the same tokens.
+    let mut lost = RunState::load(store, &run_id).await.expect("state");
+    lost.started.clear();
+    lost.next_wave = 0;
+    lost.save(store).await.expect("the saves lost");
+    let ports = local.ports();
+    let step = RunStep {
+        run_id: run_id.clone(),
+    };
+    let again = fabric::steps::run::start_wave(&ports, step)
+        .await
+        .expect("started again");
     assert_eq!(
-        ids(&first),
-        ids(&again),
+        again.wave.map(|wave| wave.calls),
+        Some(ids(&first)),
         "the retry finds the same automations"
     );
-    wait_for_end(&world, &retried.started).await;
 
-    // collect-results killed after its first call: the retry collects from the kept state.
-    let ports = world.runs.ports(&world.config);
-    fabric::steps::run::collect_call(
-        &ports,
-        "restart".to_owned(),
-        &retried.started[0].execution_id,
-    )
-    .await
-    .expect("collected");
-    for call in &retried.started {
-        fabric::steps::run::collect_call(&ports, "restart".to_owned(), &call.execution_id)
-            .await
-            .expect("collected");
-    }
-    let loaded = RunState::load(store, "restart").await.expect("state");
-    let interrupted = loaded
-        .report(&world.runs.automation, &world.runs.locations, store)
-        .await
-        .expect("report");
-    let mut fresh = Vec::new();
-    for call in &loaded.started {
-        fresh.extend(
-            runs::collect_call(call, &world.runs.automation, &world.runs.locations)
-                .await
-                .expect("collected"),
-        );
-    }
-    let uninterrupted =
-        runs::collect::assemble(&loaded.plan, &loaded.started, None, fresh).expect("report");
-    assert_eq!(statuses(&interrupted), statuses(&uninterrupted));
+    // The retried workflow (the same execution) carries the run on to its report, starting
+    // nothing again.
+    let retried = local
+        .deliver(&trigger, "workflow-restart", Follow::ToTheEnd, &mut ())
+        .await;
+    assert_eq!(retried.end, End::Succeeded("RunReported"));
+    assert_eq!(retried.run_id(), Some(run_id.as_str()));
+    let (state, interrupted) = local.load(&run_id).await;
+    assert_eq!(ids(&state.started), ids(&first), "nothing started again");
     assert_eq!(interrupted.locations().len(), 12);
+
+    // A CollectCall item retried after it answered (its answer lost): the kept results are
+    // read again, and the report does not change.
+    fabric::steps::run::collect_call(&ports, run_id.clone(), &first[0].execution_id)
+        .await
+        .expect("collected again");
+    let (_, recollected) = local.load(&run_id).await;
+    assert_eq!(outcomes(&recollected), outcomes(&interrupted));
+
+    // The same run, never interrupted: the same status everywhere.
+    let uninterrupted = run(&world, "uninterrupted", &spec).await;
+    assert_eq!(statuses(&interrupted), statuses(&uninterrupted));
 }

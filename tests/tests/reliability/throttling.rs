@@ -11,12 +11,13 @@ async fn when_calls_are_throttled_then_a_run_ends_with_the_clean_runs_report() {
         .failing_instances(1)
         .world()
         .await;
-    let accounts = member_accounts(&world);
+    let accounts = world.member_accounts();
 
-    let clean = run(&world, "clean", request_over(&world, &accounts, 3)).await;
+    let spec = spec_over(&world, &accounts, 3);
+    let clean = run(&world, "clean", &spec).await;
     world.faults(throttling());
     let started = Instant::now();
-    let throttled = run(&world, "throttled", request_over(&world, &accounts, 3)).await;
+    let throttled = run(&world, "throttled", &spec).await;
     let elapsed = started.elapsed();
     let stats = world.stats();
 
@@ -69,7 +70,7 @@ async fn when_calls_are_throttled_then_onboarding_and_reconcile_leave_every_shar
     world.faults(throttling());
 
     let report = world
-        .onboard(&joined, OnboardingAction::Onboard, "throttled-join", false)
+        .onboard(fabric_tests::joined(&joined, "throttled-join"))
         .await
         .expect("onboards under throttling");
     assert!(
@@ -81,28 +82,12 @@ async fn when_calls_are_throttled_then_onboarding_and_reconcile_leave_every_shar
         report.shares
     );
     assert_eq!(report.role, RoleOutcome::Deployed);
-    let repaired = onboarding::reconcile(
-        &world.onboarding.directory,
-        &world.onboarding.documents,
-        &world.onboarding.roles,
-        &world.config,
-        false,
-    )
-    .await
-    .expect("reconciles under throttling");
+    let repaired = world.reconcile(false).await;
     assert!(repaired.errors.is_empty(), "{:?}", repaired.errors);
     let stats = world.stats();
 
     world.faults(FaultSettings::default());
-    let check = onboarding::reconcile(
-        &world.onboarding.directory,
-        &world.onboarding.documents,
-        &world.onboarding.roles,
-        &world.config,
-        true,
-    )
-    .await
-    .expect("a dry run");
+    let check = world.reconcile(true).await;
     assert!(
         check.in_sync(),
         "shares or roles missing after the throttled repair: {check:?}"
@@ -133,12 +118,12 @@ async fn when_a_run_covers_4000_locations_under_throttling_then_each_is_reported
         .without_instances()
         .world()
         .await;
-    let accounts = member_accounts(&world);
+    let accounts = world.member_accounts();
     world.faults(throttling());
     let started = Instant::now();
-    let mut request = request_over(&world, &accounts, 4);
-    request.spec.target_locations[0].targets = None;
-    let report = run(&world, "four-thousand", request).await;
+    let mut spec = spec_over(&world, &accounts, 4);
+    spec.target_locations[0].targets = None;
+    let report = run(&world, "four-thousand", &spec).await;
     assert_eq!(statuses(&report).len(), 4000);
     let unread = unread(&report);
     assert!(

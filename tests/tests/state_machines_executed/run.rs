@@ -117,13 +117,17 @@ async fn when_every_run_step_succeeds_then_each_is_sent_what_its_function_reads_
         }),
         "each started call collected once"
     );
-    let start = execution.payload_of("StartRun");
-    let trigger = TriggerEvent::from_value(&start["trigger"]).expect("start-run reads the trigger");
+    let start: StartRequest = serde_json::from_value(execution.payload_of("StartRun").clone())
+        .expect("start-run reads a StartRun payload");
+    let StartRequest::Trigger(delivery) = start else {
+        panic!("StartRun is sent a trigger delivery: {start:?}");
+    };
+    let trigger = TriggerEvent::from_value(&delivery.trigger).expect("start-run reads the trigger");
     assert_eq!(
         trigger,
         TriggerEvent::from_value(&run_input()).expect("the input is a trigger")
     );
-    assert_eq!(start["execution"], json!(execution.arn), "the run's owner");
+    assert_eq!(delivery.execution, execution.arn, "the run's owner");
     let wave: StartRequest = serde_json::from_value(execution.payload_of("StartWave").clone())
         .expect("start-run reads a StartWave payload");
     assert_eq!(
