@@ -143,6 +143,48 @@ async fn when_a_gate_fails_then_the_next_wave_does_not_start_and_says_why() {
 }
 
 #[tokio::test]
+async fn when_a_workflow_dies_after_a_wave_starts_then_its_successor_still_gates_the_next_wave() {
+    let (fakes, config) = (FakeServices::example(), example_config());
+    let canary = crate::model::Location::new(
+        AccountId::new("555566667777").expect("valid"),
+        Region::new("us-east-1").expect("valid"),
+    );
+    fakes
+        .automation
+        .script(canary, crate::model::AutomationStatus::Failed);
+    let ports = fakes.run_ports(&config);
+    let trigger = manual("patch-baseline");
+    // The first attempt dies once the canary wave has started; Step Functions retries it.
+    run::carry_out(
+        &ports,
+        delivery(&trigger, "wf"),
+        INSTANT,
+        Follow::UntilStarted,
+        &mut (),
+    )
+    .await
+    .expect("started");
+    let outcome = run_to_the_end(&ports, &trigger, "wf").await;
+    assert_eq!(outcome.end, End::Succeeded("RunReported"));
+    assert_eq!(
+        fakes.automation.started().len(),
+        1,
+        "only the canary wave started"
+    );
+    let state = RunState::load(ports.store, outcome.run_id().expect("a run"))
+        .await
+        .expect("a state");
+    assert!(
+        state
+            .stopped
+            .as_deref()
+            .is_some_and(|reason| reason.contains("below its gate")),
+        "{:?}",
+        state.stopped
+    );
+}
+
+#[tokio::test]
 async fn when_a_start_fails_midway_then_the_report_names_every_automation_started() {
     let fakes = FakeServices::example();
     let config = wide(&fakes, 101);

@@ -32,6 +32,10 @@ pub struct RunState {
     pub started: Vec<StartedCall>,
     /// The next wave to start (a wave counts as started once all its calls are).
     pub next_wave: usize,
+    /// How many waves were collected and passed their gate (or had none): the next wave may
+    /// start only once every wave before it is cleared, whichever workflow carries the run.
+    #[serde(default)]
+    pub cleared: usize,
     /// Why the remaining waves were not started, when a gate stopped them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
@@ -113,6 +117,7 @@ impl RunState {
             plan,
             started: Vec::new(),
             next_wave: 0,
+            cleared: 0,
             stopped: None,
             failure: None,
             report_uri: None,
@@ -173,6 +178,12 @@ impl RunState {
     /// The calls of the latest wave that started in full.
     pub fn latest_wave_calls(&self) -> impl Iterator<Item = &StartedCall> {
         self.calls_of_wave(self.next_wave.wrapping_sub(1))
+    }
+
+    /// True when the next wave may start: every wave before it was collected and passed its
+    /// gate.
+    pub fn next_wave_cleared(&self) -> bool {
+        self.cleared >= self.next_wave
     }
 
     /// True when every wave has started (or a gate stopped the rest).

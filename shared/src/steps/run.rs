@@ -102,6 +102,18 @@ pub async fn start_wave(ports: &RunPorts<'_>, step: RunStep) -> Result<RunStarte
             reason: Some("every wave has started".to_owned()),
         });
     }
+    if !state.next_wave_cleared() {
+        // A workflow that carries the run on after its predecessor died between starting a
+        // wave and judging it: the started wave is tracked, collected and gated first.
+        return Ok(RunStarted {
+            run_id: Some(step.run_id),
+            locations: 0,
+            wave: None,
+            reason: Some(
+                "the started wave is collected and gated before the next starts".to_owned(),
+            ),
+        });
+    }
     let calls = runs::start_wave(
         &mut state,
         ports.automation,
@@ -185,7 +197,11 @@ pub async fn collect_results(ports: &RunPorts<'_>, step: RunStep) -> Result<RunC
         .await?;
     let next_wave = !state.all_started()
         && match runs::gate(&report, &state.plan, state.next_wave.saturating_sub(1)) {
-            Ok(()) => true,
+            Ok(()) => {
+                state.cleared = state.next_wave;
+                state.save(ports.store).await?;
+                true
+            }
             Err(reason) => {
                 state.stopped = Some(reason);
                 state.save(ports.store).await?;
