@@ -102,6 +102,38 @@ pub enum End {
     TimedOut,
 }
 
+/// The state after `state`, whose step `answered`: its `Next`, or when the step failed its
+/// `Catch`, with the error told to `observer` and returned for the workflow's `$.error`
+/// (`None` from `PublishReport`, whose Catch keeps its error apart, in `$.publish_error`).
+pub(crate) fn after(
+    graph: &graph::Graph,
+    state: &'static str,
+    answered: Result<()>,
+    observer: &mut dyn Observer,
+) -> Result<(&'static str, Option<StepError>)> {
+    match answered {
+        Ok(()) => Ok((graph.next(state)?, None)),
+        Err(error) => {
+            let caught = StepError::from(&error);
+            observer.on(Event::Caught {
+                state,
+                error: &caught,
+            });
+            if state == "PublishReport" {
+                tracing::error!(%error, "the report could not be published");
+                return Ok((graph.caught(state)?, None));
+            }
+            Ok((graph.caught(state)?, Some(caught)))
+        }
+    }
+}
+
+/// A workflow's data as the JSON its Choice rules read.
+pub(crate) fn to_value(data: &impl serde::Serialize) -> Result<serde_json::Value> {
+    serde_json::to_value(data)
+        .map_err(|error| crate::Error::unserializable("the workflow's data", &error))
+}
+
 /// `step`, retried as the state machines' `Retry` rules retry it: a retryable error
 /// (`Fabric.Retryable`) is tried again up to [`RETRY_ATTEMPTS`] times, backing off from
 /// `timing.retry_interval`; any other error is returned at once (the Catch takes it).

@@ -2,7 +2,7 @@
 //! over onboarding's steps.
 
 use super::graph::{Graph, On, Terminal, Test, choice, edge};
-use super::{End, Event, Observer, Timing, retried};
+use super::{End, Event, Observer, Timing, retried, to_value};
 use crate::model::OnboardingReport;
 use crate::steps::onboarding as steps;
 use crate::steps::{OnboardingPorts, ReportSink};
@@ -186,15 +186,11 @@ pub async fn carry_out(
                 })
             }
             KEEP_UNDELIVERED => {
-                let value = serde_json::to_value(&data)
-                    .map_err(|error| Error::unserializable("the workflow's data", &error))?;
-                observer.on(Event::Undelivered(&value));
+                observer.on(Event::Undelivered(&to_value(&data)?));
                 Ok(())
             }
             choice if GRAPH.is_choice(choice) => {
-                let value = serde_json::to_value(&data)
-                    .map_err(|error| Error::unserializable("the workflow's data", &error))?;
-                state = GRAPH.choose(choice, &value)?;
+                state = GRAPH.choose(choice, &to_value(&data)?)?;
                 continue;
             }
             unknown => {
@@ -203,20 +199,11 @@ pub async fn carry_out(
                 });
             }
         };
-        state = match answered {
-            Ok(()) => GRAPH.next(state)?,
-            Err(error) => {
-                let caught = StepError::from(&error);
-                observer.on(Event::Caught {
-                    state,
-                    error: &caught,
-                });
-                if state != PUBLISH_REPORT {
-                    data.error = Some(caught);
-                }
-                GRAPH.caught(state)?
-            }
-        };
+        let (next, error) = super::after(&GRAPH, state, answered, observer)?;
+        if error.is_some() {
+            data.error = error;
+        }
+        state = next;
     }
 }
 

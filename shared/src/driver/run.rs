@@ -2,7 +2,7 @@
 //! locally over the run's steps.
 
 use super::graph::{Graph, On, Terminal, Test, choice, edge};
-use super::{End, Event, Observer, Timing, retried};
+use super::{End, Event, Observer, Timing, retried, to_value};
 use crate::steps::RunPorts;
 use crate::steps::run as steps;
 use crate::workflow::{
@@ -230,23 +230,11 @@ pub async fn carry_out(
                 });
             }
         };
-        state = match answered {
-            Ok(()) => GRAPH.next(state)?,
-            Err(error) => {
-                let caught = StepError::from(&error);
-                observer.on(Event::Caught {
-                    state,
-                    error: &caught,
-                });
-                if state == PUBLISH_REPORT {
-                    // The ASL keeps the publish error apart (`$.publish_error`).
-                    tracing::error!(%error, "the report could not be published");
-                } else {
-                    data.error = Some(caught);
-                }
-                GRAPH.caught(state)?
-            }
-        };
+        let (next, error) = super::after(&GRAPH, state, answered, observer)?;
+        if error.is_some() {
+            data.error = error;
+        }
+        state = next;
     }
 }
 
@@ -294,10 +282,6 @@ fn run_step(data: &Data) -> Result<RunStep> {
         .ok_or_else(|| Error::Internal {
             problem: "a run step was reached without a run id".to_owned(),
         })
-}
-
-fn to_value(data: &Data) -> Result<serde_json::Value> {
-    serde_json::to_value(data).map_err(|error| Error::unserializable("the workflow's data", &error))
 }
 
 fn outcome(end: End, accepted: Option<RunStarted>, data: Data) -> RunOutcome {
