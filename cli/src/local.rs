@@ -3,8 +3,8 @@
 
 use crate::Failure;
 use clap::Subcommand;
-use fabric_simulator::engine::Settings;
 use fabric_simulator::faults::FaultSettings;
+use fabric_simulator::ssm::engine::Settings;
 use fabric_simulator::stack::{MotoProcess, local_dir, run_simulator};
 use serde::{Deserialize, Serialize};
 use std::io::Write;

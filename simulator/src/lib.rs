@@ -10,13 +10,10 @@
 //! defaults are read here from the API reference, independently.
 #![deny(missing_docs)]
 
-pub mod api;
-pub mod engine;
+pub mod account;
 pub mod faults;
 pub mod moto;
-pub mod rate_control;
-pub mod regions;
 pub mod server;
+pub mod ssm;
 pub mod stack;
-pub mod status;
 pub mod wire;

@@ -2,9 +2,9 @@
 //! everything else (any service, and moto's own `/moto-api`) is forwarded to moto unchanged.
 //! `/fabric-simulator/*` controls fault injection and reports call counts.
 
-use crate::api::{Api, OPERATIONS};
-use crate::engine::Caller;
 use crate::faults::{Fault, FaultSettings, Faults, InjectedError};
+use crate::ssm::api::{Api, OPERATIONS};
+use crate::ssm::engine::Caller;
 use crate::wire::ApiError;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
@@ -383,7 +383,7 @@ fn control_endpoint(
                 format!("invalid fault settings: {error}"),
             ),
         },
-        ("POST", "regions") => match serde_json::from_slice::<crate::regions::RegionChange>(body) {
+        ("POST", "regions") => match serde_json::from_slice::<crate::account::RegionChange>(body) {
             Ok(change) => {
                 simulator.api.engine().regions().set(change);
                 json(serde_json::json!({}))

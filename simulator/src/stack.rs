@@ -2,11 +2,11 @@
 //! in front of it, on loopback ports. Used by `fabric local up` (long-lived, in the background)
 //! and by tests (a private stack on free ports, torn down when dropped).
 
-use crate::api::Api;
-use crate::engine::{Engine, Settings};
 use crate::faults::{FaultSettings, Faults};
 use crate::moto::Moto;
 use crate::server::{Simulator, serve};
+use crate::ssm::api::Api;
+use crate::ssm::engine::{Engine, Settings};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

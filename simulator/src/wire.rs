@@ -3,8 +3,8 @@
 //! and `DescribeAutomationExecutions` return it, a step as `DescribeAutomationStepExecutions`
 //! does) and its error responses (`{"__type": ..., "message": ...}` with HTTP 400).
 
-use crate::engine::{Execution, Step};
-use crate::status::AutomationStatus;
+use crate::ssm::engine::{Execution, Step};
+use crate::ssm::status::AutomationStatus;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;

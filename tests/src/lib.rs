@@ -5,7 +5,7 @@
 #![allow(clippy::expect_used, clippy::panic)]
 
 use aws_config::{BehaviorVersion, SdkConfig};
-use fabric_simulator::engine::Settings;
+use fabric_simulator::ssm::engine::Settings;
 use fabric_simulator::stack::{PrivateStack, StackError, local_dir};
 use serde::Deserialize;
 use std::collections::BTreeMap;

@@ -1,5 +1,5 @@
 //! The fabric's rate-control parsers (`fabric::model::Concurrency`, `ErrorThreshold`) and the
-//! simulator's own (`fabric_simulator::rate_control`), written apart, held against SSM's
+//! simulator's own (`fabric_simulator::ssm::rate_control`), written apart, held against SSM's
 //! published patterns and against each other: both accept exactly the strings the API reference
 //! allows, and read each to the same count or percentage.
 //!
@@ -11,7 +11,7 @@
 #![allow(clippy::expect_used)] // a test fails by panicking
 
 use fabric::model::{Concurrency, ErrorThreshold};
-use fabric_simulator::rate_control::{self, Amount, Kind};
+use fabric_simulator::ssm::rate_control::{self, Amount, Kind};
 use proptest::prelude::*;
 use regex::Regex;
 use std::sync::LazyLock;

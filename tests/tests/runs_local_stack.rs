@@ -201,7 +201,7 @@ async fn when_a_region_is_not_enabled_in_an_account_then_the_plan_skips_it_with_
     let world = organization().await;
     let account = &world.org.seed.accounts[0];
     world.org.stack.simulator().api().engine().regions().set(
-        fabric_simulator::regions::RegionChange {
+        fabric_simulator::account::RegionChange {
             account: account.id.clone(),
             region: "us-west-2".to_owned(),
             enabled: false,

@@ -60,7 +60,7 @@ async fn when_a_region_is_not_enabled_then_its_location_is_skipped_with_the_reas
     let accounts = world.member_accounts();
     let region = world.config.regions[1].clone();
     world.org.stack.simulator().api().engine().regions().set(
-        fabric_simulator::regions::RegionChange {
+        fabric_simulator::account::RegionChange {
             account: accounts[0].to_string(),
             region: region.to_string(),
             enabled: false,

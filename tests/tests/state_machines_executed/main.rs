@@ -16,7 +16,7 @@ use fabric::workflow::{
     RunCollected, RunStarted, RunStep, RunTracked, SharesDone, StartRequest, StepError,
     WaveStarted,
 };
-use fabric_simulator::engine::Settings;
+use fabric_simulator::ssm::engine::Settings;
 use fabric_simulator::stack::PrivateStack;
 use fabric_tests::{LAMBDA_INVOKE, central_config, state_machine_text, workspace};
 use serde_json::{Map, Value, json};

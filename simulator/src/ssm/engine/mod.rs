@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub use crate::status::AutomationStatus;
+pub use crate::ssm::status::AutomationStatus;
 pub use documents::BEHAVIOUR_TAG;
 pub use executions::{Execution, Step};
 pub use locations::DEFAULT_EXECUTION_ROLE;
@@ -61,7 +61,7 @@ pub struct Engine {
     executions: Mutex<BTreeMap<String, Execution>>,
     client_tokens: Mutex<executions::ClientTokens>,
     step_cache: Mutex<documents::StepCache>,
-    regions: crate::regions::RegionSettings,
+    regions: crate::account::RegionSettings,
 }
 
 impl Engine {
@@ -73,7 +73,7 @@ impl Engine {
             executions: Mutex::new(BTreeMap::new()),
             client_tokens: Mutex::new(HashMap::new()),
             step_cache: Mutex::new(HashMap::new()),
-            regions: crate::regions::RegionSettings::default(),
+            regions: crate::account::RegionSettings::default(),
         })
     }
 
@@ -83,7 +83,7 @@ impl Engine {
     }
 
     /// Which Regions each account has enabled.
-    pub fn regions(&self) -> &crate::regions::RegionSettings {
+    pub fn regions(&self) -> &crate::account::RegionSettings {
         &self.regions
     }
 

@@ -1,7 +1,7 @@
 //! The Automation API's operations: each reads its request, asks the engine, and answers in
 //! SSM's shapes. Filters and pagination behave as SSM documents them.
 
-use crate::engine::{Caller, Engine, Execution};
+use crate::ssm::engine::{Caller, Engine, Execution};
 use crate::wire::{ApiError, StartRequest, metadata, parse_request, step_to_wire, to_wire};
 use serde::Deserialize;
 use serde_json::{Value, json};

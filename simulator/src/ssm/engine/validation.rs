@@ -1,7 +1,7 @@
 //! The checks `StartAutomationExecution` (and the execution preview) make before anything is
 //! created: the API reference's patterns and limits, and the combinations SSM refuses.
 
-use crate::rate_control::{Kind, MAX_LENGTH};
+use crate::ssm::rate_control::{Kind, MAX_LENGTH};
 use crate::wire::{ApiError, StartRequest};
 
 /// The API reference (`StartAutomationExecution`, `TargetLocations`): "Maximum number of 100
@@ -202,7 +202,7 @@ mod tests {
         }));
         let field = "'targetLocations.1.member.targetLocationMaxErrors'";
         assert!(message.contains(field), "{message}");
-        let pattern = crate::rate_control::ERRORS_PATTERN;
+        let pattern = crate::ssm::rate_control::ERRORS_PATTERN;
         assert!(message.contains(pattern), "{message}");
     }
 

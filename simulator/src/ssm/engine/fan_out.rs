@@ -2,7 +2,7 @@
 //! once, and none started once the error threshold is passed.
 
 use super::{AutomationStatus, Engine};
-use crate::rate_control::Kind;
+use crate::ssm::rate_control::Kind;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::task::JoinSet;
