@@ -11,7 +11,9 @@
 #![deny(missing_docs)]
 
 pub mod account;
+pub mod delivery;
 pub mod faults;
+pub mod lambda;
 pub mod moto;
 pub mod server;
 pub mod ssm;

@@ -31,6 +31,39 @@ pub struct Moto {
     http: reqwest::Client,
 }
 
+/// moto's answer to a JSON call: its body, or its error code and message.
+async fn answer(
+    target: &str,
+    response: reqwest::Response,
+) -> Result<Result<Value, (String, String)>, ApiError> {
+    let status = response.status();
+    let text = response.text().await.map_err(|error| {
+        ApiError::internal(format!("moto's answer to {target} broke off: {error}"))
+    })?;
+    let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    if status.is_success() {
+        return Ok(Ok(value));
+    }
+    let code = value["__type"].as_str().map_or_else(
+        || status.to_string(),
+        |code| code.rsplit('#').next().unwrap_or(code).to_owned(),
+    );
+    let message = value["message"]
+        .as_str()
+        .or(value["Message"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    Ok(Err((code, message)))
+}
+
+/// The Region, account and name of an SQS queue's ARN.
+pub fn queue_parts(queue_arn: &str) -> Result<(&str, &str, &str), ApiError> {
+    match queue_arn.split(':').collect::<Vec<_>>().as_slice() {
+        ["arn", _, "sqs", region, account, name] => Ok((region, account, name)),
+        _ => Err(ApiError::internal(format!("not an SQS queue ARN: {queue_arn}"))),
+    }
+}
+
 /// moto does not check signatures; this header only tells it which service and Region a
 /// request is for.
 fn authorization(region: &str, service: &str) -> String {
@@ -80,37 +113,15 @@ impl Moto {
         target: &str,
         body: &Value,
     ) -> Result<Result<Value, (String, String)>, ApiError> {
-        let response = self
-            .http
-            .post(format!("{}/", self.base_url))
-            .header("content-type", "application/x-amz-json-1.1")
-            .header("x-amz-target", target)
-            .header("x-moto-account-id", account)
-            .header("authorization", authorization(region, service))
-            .body(body.to_string())
-            .send()
-            .await
-            .map_err(|error| {
-                ApiError::internal(format!("moto did not answer {target}: {error}"))
-            })?;
-        let status = response.status();
-        let text = response.text().await.map_err(|error| {
-            ApiError::internal(format!("moto's answer to {target} broke off: {error}"))
-        })?;
-        let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        if status.is_success() {
-            return Ok(Ok(value));
-        }
-        let code = value["__type"].as_str().map_or_else(
-            || status.to_string(),
-            |code| code.rsplit('#').next().unwrap_or(code).to_owned(),
-        );
-        let message = value["message"]
-            .as_str()
-            .or(value["Message"].as_str())
-            .unwrap_or_default()
-            .to_owned();
-        Ok(Err((code, message)))
+        self.json_call_as(
+            account,
+            region,
+            service,
+            target,
+            "application/x-amz-json-1.1",
+            body,
+        )
+        .await
     }
 
     /// A query-protocol call (IAM, EC2, STS) as `account`; returns the status and XML body.
@@ -139,6 +150,65 @@ impl Moto {
             .await
             .map_err(|error| ApiError::internal(format!("moto's answer broke off: {error}")))?;
         Ok((status, text))
+    }
+
+    /// Sends a message to the SQS queue `queue_arn` (in its own account and Region), with
+    /// string attributes.
+    pub async fn send_message(
+        &self,
+        queue_arn: &str,
+        body: &str,
+        attributes: &[(&str, &str)],
+    ) -> Result<(), ApiError> {
+        let (region, account, name) = queue_parts(queue_arn)?;
+        let attributes: serde_json::Map<String, Value> = attributes
+            .iter()
+            .map(|(name, value)| {
+                (
+                    (*name).to_owned(),
+                    serde_json::json!({ "DataType": "String", "StringValue": value }),
+                )
+            })
+            .collect();
+        let request = serde_json::json!({
+            "QueueUrl": format!("{}/{account}/{name}", self.base_url),
+            "MessageBody": body,
+            "MessageAttributes": attributes,
+        });
+        self.json_call_as(account, region, "sqs", "AmazonSQS.SendMessage", "application/x-amz-json-1.0", &request)
+            .await?
+            .map(|_| ())
+            .map_err(|(code, message)| {
+                ApiError::internal(format!("SQS SendMessage to {queue_arn} failed: {code}: {message}"))
+            })
+    }
+
+    /// Any AWS JSON call (`target` such as `AWSEvents.PutRule`, `content_type` the protocol's
+    /// `application/x-amz-json-1.0` or `-1.1`) as `account` in `region`: moto's answer, or its
+    /// error code and message.
+    pub async fn json_call_as(
+        &self,
+        account: &str,
+        region: &str,
+        service: &str,
+        target: &str,
+        content_type: &str,
+        body: &Value,
+    ) -> Result<Result<Value, (String, String)>, ApiError> {
+        let response = self
+            .http
+            .post(format!("{}/", self.base_url))
+            .header("content-type", content_type)
+            .header("x-amz-target", target)
+            .header("x-moto-account-id", account)
+            .header("authorization", authorization(region, service))
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|error| {
+                ApiError::internal(format!("moto did not answer {target}: {error}"))
+            })?;
+        answer(target, response).await
     }
 
     /// The account that `access_key` belongs to, as moto's STS sees it.

@@ -3,6 +3,7 @@
 //! `/fabric-simulator/*` controls fault injection and reports call counts.
 
 use crate::faults::{Fault, FaultSettings, Faults, InjectedError};
+use crate::lambda::{FunctionFaults, Lambda, invoke, runtime};
 use crate::ssm::api::{Api, OPERATIONS};
 use crate::ssm::engine::Caller;
 use crate::wire::ApiError;
@@ -18,6 +19,7 @@ const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 #[derive(Debug)]
 pub struct Simulator {
     api: Api,
+    lambda: Arc<Lambda>,
     faults: Faults,
     callers: Mutex<HashMap<String, String>>,
 }
@@ -25,8 +27,10 @@ pub struct Simulator {
 impl Simulator {
     /// A simulator answering with `api`, injecting `faults`.
     pub fn new(api: Api, faults: Faults) -> Arc<Self> {
+        let lambda = Lambda::new(api.engine().moto().clone());
         Arc::new(Self {
             api,
+            lambda,
             faults,
             callers: Mutex::new(HashMap::new()),
         })
@@ -35,6 +39,11 @@ impl Simulator {
     /// The API behind the endpoint.
     pub fn api(&self) -> &Api {
         &self.api
+    }
+
+    /// The Lambda service of a local deployment.
+    pub fn lambda(&self) -> &Arc<Lambda> {
+        &self.lambda
     }
 
     /// Fault injection.
@@ -48,6 +57,10 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     simulator: Arc<Simulator>,
 ) -> std::io::Result<()> {
+    let address = listener.local_addr()?;
+    simulator
+        .lambda
+        .set_runtime_api(&format!("http://{address}"));
     let app = axum::Router::new().fallback(move |request: Request<Body>| {
         let simulator = Arc::clone(&simulator);
         async move { handle(&simulator, request).await }
@@ -68,6 +81,13 @@ async fn handle(simulator: &Simulator, request: Request<Body>) -> Response<Body>
     };
     if let Some(control) = parts.uri.path().strip_prefix("/fabric-simulator/") {
         return control_endpoint(simulator, &parts.method, control, &body);
+    }
+    if let Some(path) = parts.uri.path().strip_prefix(runtime::PREFIX) {
+        return runtime::handle(&simulator.lambda, &parts.method, path, &body).await;
+    }
+    if let Some(path) = parts.uri.path().strip_prefix(invoke::PREFIX) {
+        simulator.faults.count_forwarded("lambda.Invoke");
+        return invoke::handle(&simulator.lambda, path, &parts.headers, &body).await;
     }
     let operation = parts
         .headers
@@ -391,6 +411,17 @@ fn control_endpoint(
             Err(error) => plain(
                 StatusCode::BAD_REQUEST,
                 format!("invalid Region change: {error}"),
+            ),
+        },
+        ("GET", "lambda") => json(serde_json::to_value(simulator.lambda.stats()).unwrap_or_default()),
+        ("POST", "lambda/faults") => match serde_json::from_slice::<FunctionFaults>(body) {
+            Ok(faults) => match simulator.lambda.inject(&faults) {
+                Ok(()) => json(serde_json::json!({})),
+                Err(error) => plain(StatusCode::NOT_FOUND, error.to_string()),
+            },
+            Err(error) => plain(
+                StatusCode::BAD_REQUEST,
+                format!("invalid function faults: {error}"),
             ),
         },
         ("GET", "stats") => {
