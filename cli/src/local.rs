@@ -7,6 +7,7 @@ use fabric_simulator::faults::FaultSettings;
 use fabric_simulator::ssm::engine::Settings;
 use fabric_simulator::stack::{MotoProcess, local_dir, run_simulator};
 use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -36,6 +37,45 @@ pub(crate) enum LocalCommand {
         /// Arguments for the seeder (see `fabric local seed -- --help`).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
+    },
+    /// Deploy infra/template.yaml on the running stack: its queues, topic, bucket, buses,
+    /// rules and state machines in moto, its functions as their host binaries (built by cargo)
+    /// in the local Lambda, its rules' and schedules' targets in the local delivery.
+    Deploy {
+        /// The template.
+        #[arg(long, default_value = "infra/template.yaml")]
+        template: PathBuf,
+        /// The config the functions read (the config layer's fabric.yaml); the template's
+        /// parameters that must agree with it are taken from it.
+        #[arg(long, env = "FABRIC_CONFIG", default_value = "fabric.yaml")]
+        config: PathBuf,
+        /// The folder of the functions' host binaries (default: cargo's debug output).
+        #[arg(long)]
+        binaries: Option<PathBuf>,
+        /// Divide Wait states and retry intervals by this (30: a 30 s poll takes 1 s).
+        #[arg(long, default_value_t = 30.0)]
+        time_scale: f64,
+        /// A template parameter, KEY=VALUE (repeatable).
+        #[arg(long = "parameter")]
+        parameters: Vec<String>,
+        /// A function's timeout in place of the template's, `LOGICAL_ID=SECONDS` (repeatable).
+        #[arg(long = "function-timeout")]
+        function_timeouts: Vec<String>,
+        /// How many sandboxes each function may run at once.
+        #[arg(long, default_value_t = 4)]
+        max_concurrency: usize,
+    },
+    /// Fire a schedule of the deployment now (NAME or the stack's NAME, e.g. `patch-window`),
+    /// with `<aws.scheduler.scheduled-time>` filled in.
+    Fire {
+        /// The schedule.
+        name: String,
+    },
+    /// Print (and consume) what the deployment's topic published since the last read.
+    Messages {
+        /// One JSON object per message.
+        #[arg(long)]
+        json: bool,
     },
     /// Serve the simulator in the foreground (what `up` runs in the background).
     #[command(hide = true)]
@@ -74,11 +114,25 @@ fn alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
 
-fn environment(state: &StackState) -> String {
-    format!(
+fn environment(workspace: &Path, state: &StackState) -> String {
+    let mut text = format!(
         "export AWS_ENDPOINT_URL={}\nexport AWS_ACCESS_KEY_ID=testing\nexport AWS_SECRET_ACCESS_KEY=testing\nexport AWS_REGION=us-east-1\nexport AWS_DEFAULT_REGION=us-east-1\n",
         state.endpoint
-    )
+    );
+    if let Some(deployment) = crate::deployment::read_deployment(workspace) {
+        for (variable, logical_id) in [
+            ("FABRIC_RUN_STATE_MACHINE_ARN", "RunStateMachine"),
+            (
+                "FABRIC_ONBOARDING_STATE_MACHINE_ARN",
+                "OnboardingStateMachine",
+            ),
+        ] {
+            if let Some(arn) = deployment.state_machines.get(logical_id) {
+                let _ = writeln!(text, "export {variable}={arn}");
+            }
+        }
+    }
+    text
 }
 
 fn other(what: impl std::fmt::Display) -> Failure {
@@ -93,13 +147,43 @@ pub(crate) fn run(command: LocalCommand, out: &mut impl Write) -> Result<(), Fai
         LocalCommand::Down => down(&workspace, out),
         LocalCommand::Env => match read_state(&workspace) {
             Some(state) if alive(state.simulator_pid) => {
-                write!(out, "{}", environment(&state)).map_err(other)
+                write!(out, "{}", environment(&workspace, &state)).map_err(other)
             }
             _ => Err(other(
                 "the local stack is not running: start it with `fabric local up`",
             )),
         },
         LocalCommand::Seed { args } => seed(&workspace, &args, out),
+        LocalCommand::Deploy {
+            template,
+            config,
+            binaries,
+            time_scale,
+            parameters,
+            function_timeouts,
+            max_concurrency,
+        } => {
+            let state = running(&workspace)?;
+            let binaries = binaries.unwrap_or_else(|| cargo_debug_dir(&workspace));
+            let options = crate::deployment::DeployOptions {
+                template,
+                config,
+                binaries,
+                time_scale,
+                parameters,
+                function_timeouts,
+                max_concurrency,
+            };
+            crate::deployment::deploy(&workspace, &state.endpoint, &options, out)
+        }
+        LocalCommand::Fire { name } => {
+            let state = running(&workspace)?;
+            crate::deployment::fire(&workspace, &state.endpoint, &name, out)
+        }
+        LocalCommand::Messages { json } => {
+            running(&workspace)?;
+            crate::deployment::messages(&workspace, json, out)
+        }
         LocalCommand::Serve {
             port,
             moto_url,
@@ -131,13 +215,14 @@ fn up(workspace: &Path, port: u16, moto_port: u16, out: &mut impl Write) -> Resu
                 state.endpoint
             )
             .map_err(other)?;
-            return write!(out, "{}", environment(&state)).map_err(other);
+            return write!(out, "{}", environment(workspace, &state)).map_err(other);
         }
     }
     let started = Instant::now();
     let local = local_dir(workspace);
     std::fs::create_dir_all(&local).map_err(other)?;
-    let moto = MotoProcess::start(workspace, moto_port, &local.join("moto.log")).map_err(other)?;
+    let moto =
+        MotoProcess::start(workspace, moto_port, port, &local.join("moto.log")).map_err(other)?;
     let moto_url = moto.url().to_owned();
     let log = std::fs::File::create(local.join("simulator.log")).map_err(other)?;
     let simulator = Command::new(std::env::current_exe().map_err(other)?)
@@ -185,13 +270,14 @@ fn up(workspace: &Path, port: u16, moto_port: u16, out: &mut impl Write) -> Resu
         state.moto_url
     )
     .map_err(other)?;
-    write!(out, "{}", environment(&state)).map_err(other)
+    write!(out, "{}", environment(workspace, &state)).map_err(other)
 }
 
 fn down(workspace: &Path, out: &mut impl Write) -> Result<(), Failure> {
     let Some(state) = read_state(workspace) else {
         return writeln!(out, "the local stack is not running").map_err(other);
     };
+    let _ = std::fs::remove_file(crate::deployment::deployment_file(workspace));
     for pid in [state.simulator_pid, state.moto_pid] {
         if alive(pid) {
             let _ = Command::new("kill").arg(pid.to_string()).status();
@@ -201,12 +287,26 @@ fn down(workspace: &Path, out: &mut impl Write) -> Result<(), Failure> {
     writeln!(out, "local stack stopped").map_err(other)
 }
 
+/// The running stack, or the error that says to start it.
+fn running(workspace: &Path) -> Result<StackState, Failure> {
+    read_state(workspace)
+        .filter(|state| alive(state.simulator_pid))
+        .ok_or_else(|| {
+            Failure::BadInput(
+                "the local stack is not running: start it with `fabric local up`".to_owned(),
+            )
+        })
+}
+
+/// Where cargo puts debug binaries: `$CARGO_TARGET_DIR/debug`, else `target/debug`.
+fn cargo_debug_dir(workspace: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace.join("target"), PathBuf::from)
+        .join("debug")
+}
+
 fn seed(workspace: &Path, args: &[String], out: &mut impl Write) -> Result<(), Failure> {
-    let Some(state) = read_state(workspace).filter(|state| alive(state.simulator_pid)) else {
-        return Err(other(
-            "the local stack is not running: start it with `fabric local up`",
-        ));
-    };
+    let state = running(workspace)?;
     let python = local_dir(workspace).join("venv/bin/python");
     let output = Command::new(&python)
         .arg(workspace.join("local-stack/seed.py"))

@@ -2,6 +2,8 @@
 //! project grows) plans, runs and reports. Human output by default, `--json` for machines;
 //! exit 0 on success, 2 on bad input, 1 on any other failure.
 
+mod deployment;
+mod executions;
 mod explain;
 mod local;
 mod onboarding;
@@ -150,15 +152,33 @@ struct FollowArgs {
     /// Stop waiting after this many seconds.
     #[arg(long, default_value_t = 3600)]
     timeout: u64,
+    /// The deployed run state machine to start (the stack's `RunStateMachineArn` output;
+    /// `fabric local env` exports it after `fabric local deploy`).
+    #[arg(long, env = "FABRIC_RUN_STATE_MACHINE_ARN")]
+    state_machine: Option<String>,
+    /// Carry the run out in this process instead, walking the state machine's steps over the
+    /// same step functions (for a machine without a deployment).
+    #[arg(long)]
+    in_process: bool,
 }
 
 impl FollowArgs {
-    fn follow(&self) -> runs::Follow {
-        runs::Follow {
+    fn follow(&self) -> Result<runs::Follow, Failure> {
+        let engine = match (&self.state_machine, self.in_process) {
+            (_, true) => runs::Engine::InProcess,
+            (Some(arn), false) => runs::Engine::Deployed(arn.clone()),
+            (None, false) => {
+                return Err(Failure::BadInput(
+                    "no deployed run state machine: pass --state-machine ARN (the stack's RunStateMachineArn output), set FABRIC_RUN_STATE_MACHINE_ARN (`eval \"$(fabric local env)\"` after `fabric local deploy`), or carry the run out in this process with --in-process".to_owned(),
+                ));
+            }
+        };
+        Ok(runs::Follow {
             wait: self.wait,
             interval: std::time::Duration::from_secs(self.interval),
             timeout: std::time::Duration::from_secs(self.timeout),
-        }
+            engine,
+        })
     }
 }
 
@@ -288,14 +308,14 @@ fn run(command: Command, out: &mut impl Write) -> Result<(), Failure> {
             config,
             follow,
         } => {
-            return runs::run(&config, &profile, follow.dry_run, follow.follow(), out);
+            return runs::run(&config, &profile, follow.dry_run, &follow.follow()?, out);
         }
         Command::Trigger {
             event,
             config,
             follow,
         } => {
-            return runs::trigger(&config, &event, follow.dry_run, follow.follow(), out);
+            return runs::trigger(&config, &event, follow.dry_run, &follow.follow()?, out);
         }
         Command::Status { run, config, json } => return runs::status(&config, &run, json, out),
         Command::Report { run, config, json } => return runs::report(&config, &run, json, out),

@@ -1,7 +1,8 @@
-//! `fabric plan`, `run`, `trigger`, `status` and `report`: a run carried out from the command
-//! line by the local driver (`fabric::driver::run`), which walks the multi-location run state
-//! machine's graph over the same steps the deployed functions call, against whatever AWS the
-//! environment points at (the local stack by default in this project).
+//! `fabric plan`, `run`, `trigger`, `status` and `report`. A run is started on the deployed run
+//! state machine (`executions`), or with `--in-process` carried out from the command line by
+//! the local driver (`fabric::driver::run`), which walks the multi-location run state machine's
+//! graph over the same steps the deployed functions call, against whatever AWS the environment
+//! points at.
 
 use crate::Failure;
 use fabric::aws::RunServices;
@@ -18,7 +19,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// How a run is followed from the command line.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Follow {
     /// Wait for the end, printing progress.
     pub(crate) wait: bool,
@@ -26,6 +27,17 @@ pub(crate) struct Follow {
     pub(crate) interval: Duration,
     /// Give up waiting after this long.
     pub(crate) timeout: Duration,
+    /// Where the run is carried out.
+    pub(crate) engine: Engine,
+}
+
+/// Where a run is carried out.
+#[derive(Debug, Clone)]
+pub(crate) enum Engine {
+    /// By the deployed run state machine (its ARN).
+    Deployed(String),
+    /// In this process, by the local driver over the same steps.
+    InProcess,
 }
 
 fn other(what: impl std::fmt::Display) -> Failure {
@@ -136,25 +148,34 @@ pub(crate) fn run(
     config: &Path,
     profile: &str,
     dry_run: bool,
-    follow: Follow,
+    follow: &Follow,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     let config = Config::load(config)?;
     let request = manual_request(&config, profile)?;
-    if !dry_run {
-        needs_wait(&request, follow)?;
-    }
     let trigger = serde_json::json!({ "manual": {
         "requested_by": requested_by(),
         "request_id": chrono::Utc::now().to_rfc3339(),
         "profile": profile,
         "dry_run": dry_run,
     }});
+    if let (Engine::Deployed(state_machine), false) = (&follow.engine, dry_run) {
+        return runtime()?.block_on(crate::executions::start_and_follow(
+            &config,
+            state_machine,
+            &trigger,
+            follow,
+            out,
+        ));
+    }
+    if !dry_run {
+        needs_wait(&request, follow)?;
+    }
     runtime()?.block_on(drive(&config, trigger, follow, out))
 }
 
 /// A run of several waves needs a workflow to the end: each wave waits on the one before.
-fn needs_wait(request: &RunRequest, follow: Follow) -> Result<(), Failure> {
+fn needs_wait(request: &RunRequest, follow: &Follow) -> Result<(), Failure> {
     if request.spec.waves.len() > 1 && !follow.wait {
         return Err(Failure::BadInput(format!(
             "this run has {} waves, and each waits on the one before: add --wait (or start it through the state machine)",
@@ -171,7 +192,7 @@ pub(crate) fn trigger(
     config: &Path,
     event: &Path,
     dry_run: bool,
-    follow: Follow,
+    follow: &Follow,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     let config = Config::load(config)?;
@@ -183,6 +204,11 @@ pub(crate) fn trigger(
     })?;
     let event = TriggerEvent::from_value(&value)?;
     let Some(request) = runs::run_request_for(&event.trigger, &config)? else {
+        if matches!(follow.engine, Engine::Deployed(_)) {
+            return Err(Failure::BadInput(
+                "account events reach a deployment through its event bus: put this one with `aws events put-events` (README, \"Deploy locally\"), or carry it out here with --in-process".to_owned(),
+            ));
+        }
         return account_event(&config, &event, dry_run, out);
     };
     writeln!(
@@ -195,6 +221,16 @@ pub(crate) fn trigger(
         if dry_run {
             return preview_run(&config, event.idempotency_key.as_str(), request, out).await;
         }
+        if let Engine::Deployed(state_machine) = &follow.engine {
+            return crate::executions::start_and_follow(
+                &config,
+                state_machine,
+                &value,
+                follow,
+                out,
+            )
+            .await;
+        }
         needs_wait(&request, follow)?;
         drive(&config, value, follow, out).await
     })
@@ -204,7 +240,7 @@ pub(crate) fn trigger(
 async fn drive(
     config: &Config,
     trigger: serde_json::Value,
-    follow: Follow,
+    follow: &Follow,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     let services = services(config).await?;
@@ -436,7 +472,24 @@ fn print_report(report: &fabric::model::RunReport, out: &mut impl Write) -> std:
     )
 }
 
-/// The run services and the state of run `run_id`.
+/// Prints run `run_id`'s report, its locations' results read again.
+pub(crate) async fn print_run_report(
+    config: &Config,
+    run_id: &str,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    let services = services(config).await?;
+    let state = RunState::load(&services.store, run_id).await?;
+    let report = state
+        .report(&services.automation, &services.locations, &services.store)
+        .await?;
+    print_report(&report, out).map_err(other)?;
+    if let Some(uri) = &state.report_uri {
+        writeln!(out, "\nreport: {uri}").map_err(other)?;
+    }
+    Ok(())
+}
+
 /// `then`, with the run services and the state of run `run_id`.
 fn with_run(
     config: &Path,
@@ -451,13 +504,21 @@ fn with_run(
     })
 }
 
-/// `fabric status RUN`.
+/// `fabric status RUN` (a run id, or a deployed execution's ARN: where the execution stands,
+/// then its run).
 pub(crate) fn status(
     config: &Path,
     run_id: &str,
     json: bool,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
+    if run_id.starts_with("arn:aws:states:") {
+        let run = runtime()?.block_on(crate::executions::status(run_id, out))?;
+        return match run {
+            Some(run) => status(config, &run, json, out),
+            None => Ok(()),
+        };
+    }
     with_run(config, run_id, async |services, state| {
         let progress = runs::progress(&services.automation, &state.started).await?;
         if json {

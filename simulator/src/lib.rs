@@ -12,10 +12,12 @@
 
 pub mod account;
 pub mod delivery;
+pub mod deployment;
 pub mod faults;
 pub mod lambda;
 pub mod moto;
 pub mod server;
 pub mod ssm;
 pub mod stack;
+pub mod template;
 pub mod wire;

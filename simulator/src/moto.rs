@@ -60,7 +60,9 @@ async fn answer(
 pub fn queue_parts(queue_arn: &str) -> Result<(&str, &str, &str), ApiError> {
     match queue_arn.split(':').collect::<Vec<_>>().as_slice() {
         ["arn", _, "sqs", region, account, name] => Ok((region, account, name)),
-        _ => Err(ApiError::internal(format!("not an SQS queue ARN: {queue_arn}"))),
+        _ => Err(ApiError::internal(format!(
+            "not an SQS queue ARN: {queue_arn}"
+        ))),
     }
 }
 
@@ -124,8 +126,8 @@ impl Moto {
         .await
     }
 
-    /// A query-protocol call (IAM, EC2, STS) as `account`; returns the status and XML body.
-    async fn query_call(
+    /// A query-protocol call (IAM, EC2, STS, SNS) as `account`; returns the status and XML body.
+    pub async fn query_call(
         &self,
         account: &str,
         region: &str,
@@ -175,12 +177,21 @@ impl Moto {
             "MessageBody": body,
             "MessageAttributes": attributes,
         });
-        self.json_call_as(account, region, "sqs", "AmazonSQS.SendMessage", "application/x-amz-json-1.0", &request)
-            .await?
-            .map(|_| ())
-            .map_err(|(code, message)| {
-                ApiError::internal(format!("SQS SendMessage to {queue_arn} failed: {code}: {message}"))
-            })
+        self.json_call_as(
+            account,
+            region,
+            "sqs",
+            "AmazonSQS.SendMessage",
+            "application/x-amz-json-1.0",
+            &request,
+        )
+        .await?
+        .map(|_| ())
+        .map_err(|(code, message)| {
+            ApiError::internal(format!(
+                "SQS SendMessage to {queue_arn} failed: {code}: {message}"
+            ))
+        })
     }
 
     /// Any AWS JSON call (`target` such as `AWSEvents.PutRule`, `content_type` the protocol's
@@ -209,6 +220,39 @@ impl Moto {
                 ApiError::internal(format!("moto did not answer {target}: {error}"))
             })?;
         answer(target, response).await
+    }
+
+    /// Creates an S3 bucket as `account`; returns moto's HTTP status (409 when it exists).
+    pub async fn create_bucket(
+        &self,
+        account: &str,
+        region: &str,
+        bucket: &str,
+    ) -> Result<u16, ApiError> {
+        let response = self
+            .http
+            .put(format!("{}/{bucket}", self.base_url))
+            .header("x-moto-account-id", account)
+            .header("authorization", authorization(region, "s3"))
+            .send()
+            .await
+            .map_err(|error| {
+                ApiError::internal(format!("moto did not answer CreateBucket: {error}"))
+            })?;
+        Ok(response.status().as_u16())
+    }
+
+    /// Changes moto's own settings (`POST /moto-api/config`).
+    pub async fn configure(&self, settings: &Value) -> Result<(), ApiError> {
+        self.http
+            .post(format!("{}/moto-api/config", self.base_url))
+            .header("content-type", "application/json")
+            .body(settings.to_string())
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map(|_| ())
+            .map_err(|error| ApiError::internal(format!("moto refused its config: {error}")))
     }
 
     /// The account that `access_key` belongs to, as moto's STS sees it.

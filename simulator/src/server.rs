@@ -2,6 +2,8 @@
 //! everything else (any service, and moto's own `/moto-api`) is forwarded to moto unchanged.
 //! `/fabric-simulator/*` controls fault injection and reports call counts.
 
+use crate::delivery::{Delivery, FireRequest};
+use crate::deployment::DeployRequest;
 use crate::faults::{Fault, FaultSettings, Faults, InjectedError};
 use crate::lambda::{FunctionFaults, Lambda, invoke, runtime};
 use crate::ssm::api::{Api, OPERATIONS};
@@ -20,6 +22,7 @@ const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 pub struct Simulator {
     api: Api,
     lambda: Arc<Lambda>,
+    delivery: Arc<Delivery>,
     faults: Faults,
     callers: Mutex<HashMap<String, String>>,
 }
@@ -28,9 +31,11 @@ impl Simulator {
     /// A simulator answering with `api`, injecting `faults`.
     pub fn new(api: Api, faults: Faults) -> Arc<Self> {
         let lambda = Lambda::new(api.engine().moto().clone());
+        let delivery = Delivery::new(api.engine().moto().clone(), Arc::clone(&lambda));
         Arc::new(Self {
             api,
             lambda,
+            delivery,
             faults,
             callers: Mutex::new(HashMap::new()),
         })
@@ -44,6 +49,11 @@ impl Simulator {
     /// The Lambda service of a local deployment.
     pub fn lambda(&self) -> &Arc<Lambda> {
         &self.lambda
+    }
+
+    /// Event and schedule delivery of a local deployment.
+    pub fn delivery(&self) -> &Arc<Delivery> {
+        &self.delivery
     }
 
     /// Fault injection.
@@ -80,7 +90,7 @@ async fn handle(simulator: &Simulator, request: Request<Body>) -> Response<Body>
         }
     };
     if let Some(control) = parts.uri.path().strip_prefix("/fabric-simulator/") {
-        return control_endpoint(simulator, &parts.method, control, &body);
+        return control_endpoint(simulator, &parts.method, control, &body).await;
     }
     if let Some(path) = parts.uri.path().strip_prefix(runtime::PREFIX) {
         return runtime::handle(&simulator.lambda, &parts.method, path, &body).await;
@@ -104,6 +114,32 @@ async fn handle(simulator: &Simulator, request: Request<Body>) -> Response<Body>
     {
         let answer = list_regions(simulator, &parts.headers, &body).await;
         return json_response(answer);
+    }
+    if parts
+        .headers
+        .get("x-amz-target")
+        .is_some_and(|target| target == "AWSEvents.PutEvents")
+    {
+        if let Ok(caller) = caller(simulator, &parts.headers).await {
+            if let Some((account, region)) =
+                crate::delivery::foreign_bus(&body, &caller.account, &caller.region)
+            {
+                simulator.faults.count_forwarded("AWSEvents.PutEvents");
+                let mut headers = parts.headers.clone();
+                crate::delivery::put_as_bus_owner(&mut headers, &account, &caller.region, &region);
+                let answer = forward(simulator, parts.method, parts.uri, headers, body).await;
+                let (answer, answer_body) = answer.into_parts();
+                let bytes = axum::body::to_bytes(answer_body, MAX_BODY_BYTES)
+                    .await
+                    .unwrap_or_default();
+                simulator.delivery.remember_senders(
+                    &crate::delivery::event_ids(&bytes),
+                    &caller.account,
+                    &caller.region,
+                );
+                return Response::from_parts(answer, Body::from(bytes));
+            }
+        }
     }
     let forwarded = forwarded_operation(&parts.method, &parts.headers, &body);
     simulator.faults.count_forwarded(&forwarded);
@@ -375,7 +411,7 @@ fn plain(status: StatusCode, text: String) -> Response<Body> {
     response
 }
 
-fn control_endpoint(
+async fn control_endpoint(
     simulator: &Simulator,
     method: &Method,
     path: &str,
@@ -413,7 +449,36 @@ fn control_endpoint(
                 format!("invalid Region change: {error}"),
             ),
         },
-        ("GET", "lambda") => json(serde_json::to_value(simulator.lambda.stats()).unwrap_or_default()),
+        ("POST", "deploy") => match serde_json::from_slice::<DeployRequest>(body) {
+            Ok(request) => match crate::deployment::deploy(simulator, &request).await {
+                Ok(deployment) => json(serde_json::to_value(deployment).unwrap_or_default()),
+                Err(error) => plain(StatusCode::BAD_REQUEST, error.to_string()),
+            },
+            Err(error) => plain(
+                StatusCode::BAD_REQUEST,
+                format!("invalid deploy request: {error}"),
+            ),
+        },
+        ("POST", "schedules/fire") => match serde_json::from_slice::<FireRequest>(body) {
+            Ok(request) => match simulator
+                .delivery
+                .fire(&request.name, &request.scheduled_time)
+                .await
+            {
+                Ok(fired) => json(serde_json::to_value(fired).unwrap_or_default()),
+                Err(error) => plain(StatusCode::NOT_FOUND, error.to_string()),
+            },
+            Err(error) => plain(
+                StatusCode::BAD_REQUEST,
+                format!("invalid fire request: {error}"),
+            ),
+        },
+        ("GET", "delivery") => {
+            json(serde_json::to_value(simulator.delivery.stats()).unwrap_or_default())
+        }
+        ("GET", "lambda") => {
+            json(serde_json::to_value(simulator.lambda.stats()).unwrap_or_default())
+        }
         ("POST", "lambda/faults") => match serde_json::from_slice::<FunctionFaults>(body) {
             Ok(faults) => match simulator.lambda.inject(&faults) {
                 Ok(()) => json(serde_json::json!({})),

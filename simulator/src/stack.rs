@@ -74,8 +74,18 @@ pub struct MotoProcess {
 }
 
 impl MotoProcess {
-    /// Starts moto on `port` (logging to `log`) and waits until it answers.
-    pub fn start(workspace: &Path, port: u16, log: &Path) -> Result<Self, StackError> {
+    /// Starts moto on `port` (logging to `log`) and waits until it answers. Its Step Functions
+    /// interpreter sends its service calls (Lambda, SQS, SNS, S3) to `localhost:$MOTO_PORT`;
+    /// `moto_server` sets `MOTO_PORT` to its own port only when it is unset, so it is set to
+    /// `front_door_port`: the interpreter's calls reach the simulator, which serves Lambda and
+    /// forwards the rest back to moto. (moto internals: the pinned moto is checked by the
+    /// `moto_interpreter_canary` test.)
+    pub fn start(
+        workspace: &Path,
+        port: u16,
+        front_door_port: u16,
+        log: &Path,
+    ) -> Result<Self, StackError> {
         let server = moto_server(workspace);
         if !server.exists() {
             return Err(StackError::NotInstalled { path: server });
@@ -90,6 +100,7 @@ impl MotoProcess {
         })?;
         let child = Command::new(&server)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_PORT", front_door_port.to_string())
             .stdin(Stdio::null())
             .stdout(log_file)
             .stderr(stderr)
@@ -193,16 +204,6 @@ impl PrivateStack {
             what: format!("create {}", logs.display()),
             source,
         })?;
-        let moto_port = free_port()?;
-        let log = logs.join(format!("moto-{moto_port}.log"));
-        let workspace = workspace.to_owned();
-        let moto =
-            tokio::task::spawn_blocking(move || MotoProcess::start(&workspace, moto_port, &log))
-                .await
-                .map_err(|error| StackError::Io {
-                    what: "start moto".to_owned(),
-                    source: std::io::Error::other(error),
-                })??;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await
             .map_err(|source| StackError::Io {
@@ -216,6 +217,17 @@ impl PrivateStack {
                 source,
             })?
             .port();
+        let moto_port = free_port()?;
+        let log = logs.join(format!("moto-{moto_port}.log"));
+        let workspace = workspace.to_owned();
+        let moto = tokio::task::spawn_blocking(move || {
+            MotoProcess::start(&workspace, moto_port, port, &log)
+        })
+        .await
+        .map_err(|error| StackError::Io {
+            what: "start moto".to_owned(),
+            source: std::io::Error::other(error),
+        })??;
         let simulator = simulator(moto.url(), settings, FaultSettings::default());
         let serving = Arc::clone(&simulator);
         let server = tokio::spawn(async move {

@@ -18,7 +18,7 @@ pub use s3::S3ReportStore;
 pub use sns::SnsNotifier;
 pub use ssm::{MAX_STEPS_PER_PAGE, SsmAutomation};
 pub use stack_sets::StackSetRoles;
-pub use step_functions::StepFunctionsWorkflows;
+pub use step_functions::{ExecutionView, Executions, StepFunctionsWorkflows, TaskAnswer};
 pub use sts::AssumedRoleLocations;
 pub use wiring::{OnboardingServices, RunServices, directory, notifier, organizations_client};
 

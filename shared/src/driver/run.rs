@@ -239,7 +239,7 @@ pub async fn carry_out(
 }
 
 /// The `CollectCalls` map: a `CollectCall` per call of the latest wave; any item's failure
-/// fails the map (its `ToleratedFailurePercentage` is 0).
+/// fails the map (its `ToleratedFailurePercentage` is the default, 0).
 async fn collect_calls(
     ports: &RunPorts<'_>,
     data: &Data,

@@ -12,7 +12,7 @@
 mod schedules;
 mod targets;
 
-pub use schedules::{FireError, Fired, ScheduleRoute};
+pub use schedules::{FireError, FireRequest, Fired, ScheduleRoute};
 pub use targets::{Delivered, RetryPolicy, Target, TargetInput};
 
 use crate::lambda::Lambda;
@@ -102,7 +102,9 @@ impl Delivery {
             let delivery = Arc::clone(self);
             let rule = rule.clone();
             let routes = Arc::clone(&routes);
-            pollers.push(tokio::spawn(async move { delivery.poll(&routes, &rule).await }));
+            pollers.push(tokio::spawn(
+                async move { delivery.poll(&routes, &rule).await },
+            ));
         }
     }
 
@@ -127,9 +129,7 @@ impl Delivery {
                 "MaxNumberOfMessages": 10,
                 "WaitTimeSeconds": 1,
             });
-            let answer = self
-                .sqs(routes, "AmazonSQS.ReceiveMessage", &request)
-                .await;
+            let answer = self.sqs(routes, "AmazonSQS.ReceiveMessage", &request).await;
             let messages = match answer {
                 Ok(answer) => answer["Messages"].as_array().cloned().unwrap_or_default(),
                 Err(error) => {
@@ -198,6 +198,65 @@ impl Delivery {
     }
 }
 
+/// The bus account and Region of a `PutEvents` request whose entries all name another
+/// account's (or Region's) bus by ARN; `None` for puts on the caller's own buses.
+pub fn foreign_bus(body: &[u8], account: &str, region: &str) -> Option<(String, String)> {
+    let request: Value = serde_json::from_slice(body).ok()?;
+    let mut buses = request["Entries"].as_array()?.iter().map(|entry| {
+        let arn = entry["EventBusName"].as_str()?;
+        match arn.split(':').collect::<Vec<_>>().as_slice() {
+            ["arn", _, "events", bus_region, bus_account, bus] if bus.starts_with("event-bus/") => {
+                Some(((*bus_account).to_owned(), (*bus_region).to_owned()))
+            }
+            _ => None,
+        }
+    });
+    let first = buses.next()??;
+    if buses.any(|bus| bus.as_ref() != Some(&first)) {
+        return None;
+    }
+    (first.0 != account || first.1 != region).then_some(first)
+}
+
+/// Makes a put go to the bus owner's account and Region in moto (which does not check
+/// signatures and takes the account from `x-moto-account-id`).
+pub fn put_as_bus_owner(
+    headers: &mut axum::http::HeaderMap,
+    account: &str,
+    caller_region: &str,
+    region: &str,
+) {
+    if let Ok(value) = axum::http::HeaderValue::from_str(account) {
+        headers.insert("x-moto-account-id", value);
+    }
+    let rewritten = headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .map(|value| {
+            value.replace(
+                &format!("/{caller_region}/events/"),
+                &format!("/{region}/events/"),
+            )
+        });
+    if let Some(value) = rewritten.and_then(|value| axum::http::HeaderValue::from_str(&value).ok())
+    {
+        headers.insert("authorization", value);
+    }
+}
+
+/// The event ids of a `PutEvents` answer.
+pub fn event_ids(answer: &[u8]) -> Vec<String> {
+    serde_json::from_slice::<Value>(answer)
+        .ok()
+        .and_then(|answer| answer["Entries"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|entry| entry["EventId"].as_str().map(str::to_owned))
+        .collect()
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -21,6 +21,16 @@ pub struct ScheduleRoute {
     pub target: Target,
 }
 
+/// A request to fire a schedule now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FireRequest {
+    /// The schedule's name.
+    pub name: String,
+    /// The time to fill in as `<aws.scheduler.scheduled-time>` (ISO 8601, UTC).
+    pub scheduled_time: String,
+}
+
 /// What firing a schedule did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fired {
@@ -52,12 +62,26 @@ pub enum FireError {
 
 impl Delivery {
     /// Fires the schedule `name` now and waits for its delivery.
-    pub async fn fire(self: &Arc<Self>, name: &str, scheduled_time: &str) -> Result<Fired, FireError> {
-        let routes = super::lock(&self.routes).clone().ok_or(FireError::NotDeployed)?;
-        let schedule = routes.schedules.get(name).ok_or_else(|| FireError::Unknown {
-            name: name.to_owned(),
-            known: routes.schedules.keys().cloned().collect::<Vec<_>>().join(", "),
-        })?;
+    pub async fn fire(
+        self: &Arc<Self>,
+        name: &str,
+        scheduled_time: &str,
+    ) -> Result<Fired, FireError> {
+        let routes = super::lock(&self.routes)
+            .clone()
+            .ok_or(FireError::NotDeployed)?;
+        let schedule = routes
+            .schedules
+            .get(name)
+            .ok_or_else(|| FireError::Unknown {
+                name: name.to_owned(),
+                known: routes
+                    .schedules
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
         let execution_id = uuid::Uuid::new_v4().to_string();
         let template = match &schedule.target.input {
             TargetInput::Constant(text) => text.clone(),
@@ -71,13 +95,25 @@ impl Delivery {
         let attributes = |attempt: u32, code: &str, message: &str| {
             vec![
                 ("X-Amz-Scheduler-Attempt".to_owned(), attempt.to_string()),
-                ("X-Amz-Scheduler-Schedule-Arn".to_owned(), schedule.arn.clone()),
+                (
+                    "X-Amz-Scheduler-Schedule-Arn".to_owned(),
+                    schedule.arn.clone(),
+                ),
                 ("X-Amz-Scheduler-Error-Code".to_owned(), code.to_owned()),
-                ("X-Amz-Scheduler-Error-Message".to_owned(), message.to_owned()),
+                (
+                    "X-Amz-Scheduler-Error-Message".to_owned(),
+                    message.to_owned(),
+                ),
             ]
         };
         let delivered = self
-            .deliver_input(&routes, &schedule.arn, &schedule.target, &input, &attributes)
+            .deliver_input(
+                &routes,
+                &schedule.arn,
+                &schedule.target,
+                &input,
+                &attributes,
+            )
             .await;
         Ok(Fired {
             schedule: name.to_owned(),

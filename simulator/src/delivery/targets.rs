@@ -81,7 +81,8 @@ pub enum Delivered {
 
 /// A dead letter's message attributes, from the attempt count and the last error's code and
 /// message (EventBridge's and Scheduler's differ).
-pub(super) type DeadLetterAttributes<'a> = dyn Fn(u32, &str, &str) -> Vec<(String, String)> + Sync + 'a;
+pub(super) type DeadLetterAttributes<'a> =
+    dyn Fn(u32, &str, &str) -> Vec<(String, String)> + Sync + 'a;
 
 struct Failure {
     code: String,
@@ -197,7 +198,13 @@ impl Delivery {
     }
 
     /// A rule's delivery of `event` to `target`.
-    pub(super) async fn deliver(&self, routes: &Routes, rule_arn: &str, target: &Target, event: &Value) {
+    pub(super) async fn deliver(
+        &self,
+        routes: &Routes,
+        rule_arn: &str,
+        target: &Target,
+        event: &Value,
+    ) {
         let input = target.input.render(event);
         let attributes = |_attempt: u32, code: &str, message: &str| {
             vec![
@@ -246,7 +253,10 @@ impl Delivery {
                     .await
                 {
                     Ok(Ok(answer)) => Ok(Delivered::Execution(
-                        answer["executionArn"].as_str().unwrap_or_default().to_owned(),
+                        answer["executionArn"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
                     )),
                     Ok(Err((code, message))) => Err(Failure {
                         retryable: !matches!(
@@ -304,7 +314,10 @@ mod tests {
     #[test]
     fn when_a_target_has_an_input_path_then_it_receives_that_part_of_the_event() {
         let event = json!({"detail": {"a": 1}});
-        assert_eq!(TargetInput::Path("$.detail".to_owned()).render(&event), r#"{"a":1}"#);
+        assert_eq!(
+            TargetInput::Path("$.detail".to_owned()).render(&event),
+            r#"{"a":1}"#
+        );
         assert_eq!(TargetInput::Event.render(&event), event.to_string());
         assert_eq!(TargetInput::Constant("{}".to_owned()).render(&event), "{}");
     }

@@ -21,7 +21,10 @@ pub(super) fn accept(
     tokio::spawn(async move {
         let config = function.spec().asynchronous.clone();
         let accepted = Instant::now();
-        let max_age = scaled(f64::from(u32::try_from(config.max_event_age_seconds).unwrap_or(u32::MAX)), time_scale);
+        let max_age = scaled(
+            f64::from(u32::try_from(config.max_event_age_seconds).unwrap_or(u32::MAX)),
+            time_scale,
+        );
         let mut attempt = 0;
         let failure = loop {
             let outcome = function.invoke(payload.clone()).await;

@@ -12,7 +12,12 @@ use std::sync::Arc;
 pub const PREFIX: &str = "/2015-03-31/functions/";
 
 /// Answers one Invoke call (`path` is what follows [`PREFIX`]).
-pub async fn handle(lambda: &Arc<Lambda>, path: &str, headers: &HeaderMap, body: &Bytes) -> Response<Body> {
+pub async fn handle(
+    lambda: &Arc<Lambda>,
+    path: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response<Body> {
     let Some(name) = path.strip_suffix("/invocations") else {
         return error(
             StatusCode::NOT_FOUND,
@@ -40,9 +45,10 @@ pub async fn handle(lambda: &Arc<Lambda>, path: &str, headers: &HeaderMap, body:
         "RequestResponse" => match lambda.invoke(&name, body.to_vec()).await {
             Ok(Outcome::Answered(payload)) => {
                 let mut response = Response::new(Body::from(payload));
-                response
-                    .headers_mut()
-                    .insert("x-amz-executed-version", HeaderValue::from_static("$LATEST"));
+                response.headers_mut().insert(
+                    "x-amz-executed-version",
+                    HeaderValue::from_static("$LATEST"),
+                );
                 response
             }
             Ok(Outcome::Failed {
@@ -55,8 +61,14 @@ pub async fn handle(lambda: &Arc<Lambda>, path: &str, headers: &HeaderMap, body:
                 });
                 let mut response = Response::new(Body::from(body.to_string()));
                 let headers = response.headers_mut();
-                headers.insert("x-amz-function-error", HeaderValue::from_static("Unhandled"));
-                headers.insert("x-amz-executed-version", HeaderValue::from_static("$LATEST"));
+                headers.insert(
+                    "x-amz-function-error",
+                    HeaderValue::from_static("Unhandled"),
+                );
+                headers.insert(
+                    "x-amz-executed-version",
+                    HeaderValue::from_static("$LATEST"),
+                );
                 headers.insert("content-type", HeaderValue::from_static("application/json"));
                 response
             }
@@ -121,7 +133,9 @@ mod tests {
     #[test]
     fn when_a_function_arn_is_percent_encoded_then_it_is_decoded() {
         assert_eq!(
-            percent_decode("arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Afabric-start-run"),
+            percent_decode(
+                "arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Afabric-start-run"
+            ),
             "arn:aws:lambda:us-east-1:123456789012:function:fabric-start-run"
         );
         assert_eq!(percent_decode("plain-name"), "plain-name");

@@ -194,9 +194,7 @@ impl Lambda {
 
     /// The function a name, a partial ARN or an ARN (with or without `:$LATEST`) names.
     fn function(&self, name_or_arn: &str) -> Result<Arc<sandboxes::Function>, InvokeError> {
-        let unqualified = name_or_arn
-            .strip_suffix(":$LATEST")
-            .unwrap_or(name_or_arn);
+        let unqualified = name_or_arn.strip_suffix(":$LATEST").unwrap_or(name_or_arn);
         let name = unqualified
             .rsplit_once(":function:")
             .map_or(unqualified, |(_, name)| name);
@@ -209,7 +207,11 @@ impl Lambda {
     }
 
     /// A `RequestResponse` invocation: waits for the function's answer.
-    pub async fn invoke(&self, name_or_arn: &str, payload: Vec<u8>) -> Result<Outcome, InvokeError> {
+    pub async fn invoke(
+        &self,
+        name_or_arn: &str,
+        payload: Vec<u8>,
+    ) -> Result<Outcome, InvokeError> {
         if payload.len() > SYNC_PAYLOAD_LIMIT {
             return Err(InvokeError::TooLarge {
                 limit: SYNC_PAYLOAD_LIMIT,
@@ -270,7 +272,9 @@ impl Lambda {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// `seconds` of a documented interval, divided by the time scale (at least 10 ms).

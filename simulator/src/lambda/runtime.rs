@@ -13,14 +13,22 @@ use std::sync::Arc;
 pub const PREFIX: &str = "/lambda-runtime/";
 
 /// Answers one Runtime API request (`path` is what follows [`PREFIX`]).
-pub async fn handle(lambda: &Arc<Lambda>, method: &Method, path: &str, body: &Bytes) -> Response<Body> {
+pub async fn handle(
+    lambda: &Arc<Lambda>,
+    method: &Method,
+    path: &str,
+    body: &Bytes,
+) -> Response<Body> {
     let Some((sandbox, call)) = path.split_once("/2018-06-01/runtime/") else {
         return status(StatusCode::NOT_FOUND, "no such Runtime API path");
     };
     let Some(function) = lambda.sandbox_function(sandbox) else {
         return status(StatusCode::GONE, "this sandbox was stopped");
     };
-    match (method.as_str(), call.split('/').collect::<Vec<_>>().as_slice()) {
+    match (
+        method.as_str(),
+        call.split('/').collect::<Vec<_>>().as_slice(),
+    ) {
         ("GET", ["invocation", "next"]) => match function.next(sandbox).await {
             Some(delivered) => {
                 let mut response = Response::new(Body::from(delivered.payload));

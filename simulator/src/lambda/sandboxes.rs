@@ -398,7 +398,14 @@ fn record_peak(state: &mut State, sandbox: &str) {
     let peak = status
         .lines()
         .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+        .and_then(|value| {
+            value
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        });
     if let Some(peak) = peak {
         state.stats.peak_rss_kib = state.stats.peak_rss_kib.max(peak);
     }

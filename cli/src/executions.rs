@@ -1,0 +1,114 @@
+//! `fabric run` and `fabric trigger` on a deployment: the trigger started as an execution of
+//! the deployed run state machine (as its schedules and alarm rule start it), followed through
+//! `DescribeExecution` and the execution's history (the state running now, the state whose
+//! task failed), and the run's report read back from the bucket.
+
+use crate::Failure;
+use crate::runs::{Follow, print_run_report};
+use fabric::aws::{ExecutionView, Executions};
+use fabric::config::Config;
+use std::io::Write;
+use std::time::Instant;
+
+fn other(what: impl std::fmt::Display) -> Failure {
+    Failure::Other(what.to_string())
+}
+
+/// The run id an execution's `StartRun` task answered, if it got that far.
+fn run_id(view: &ExecutionView) -> Option<String> {
+    view.task_answers
+        .iter()
+        .filter(|answer| answer.state == "StartRun")
+        .find_map(|answer| {
+            answer.output.as_ref()?["Payload"]["run_id"]
+                .as_str()
+                .map(str::to_owned)
+        })
+}
+
+/// Starts `input` on `state_machine` and, with `--wait`, follows it to its end.
+pub(crate) async fn start_and_follow(
+    config: &Config,
+    state_machine: &str,
+    input: &serde_json::Value,
+    follow: &Follow,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    let sdk = fabric::aws::sdk_config().await;
+    let executions = Executions::from_sdk(&sdk);
+    let name = format!("fabric-cli-{}", chrono::Utc::now().timestamp_millis());
+    let arn = executions.start(state_machine, &name, input).await?;
+    writeln!(out, "execution {arn}").map_err(other)?;
+    if !follow.wait {
+        return writeln!(out, "follow it with `fabric status {arn}`").map_err(other);
+    }
+    let started = Instant::now();
+    let mut shown: Option<String> = None;
+    loop {
+        let view = executions.view(&arn).await?;
+        if view.running_state.is_some() && view.running_state != shown {
+            writeln!(
+                out,
+                "  {:>6.1} s  {}",
+                started.elapsed().as_secs_f64(),
+                view.running_state.as_deref().unwrap_or_default()
+            )
+            .map_err(other)?;
+            shown.clone_from(&view.running_state);
+        }
+        if view.status != "RUNNING" {
+            return finish(config, &view, out).await;
+        }
+        if started.elapsed() > follow.timeout {
+            return Err(other(format!(
+                "execution {arn} has not ended after {} s: follow it with `fabric status {arn}`",
+                follow.timeout.as_secs()
+            )));
+        }
+        tokio::time::sleep(follow.interval).await;
+    }
+}
+
+/// Prints how an execution ended and its run's report; fails unless it succeeded.
+async fn finish(
+    config: &Config,
+    view: &ExecutionView,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    describe(view, out).map_err(other)?;
+    if let Some(run_id) = run_id(view) {
+        print_run_report(config, &run_id, out).await?;
+    }
+    if view.status == "SUCCEEDED" {
+        Ok(())
+    } else {
+        let (error, cause) = view.error.clone().unwrap_or_default();
+        Err(other(format!(
+            "execution {} ended {}: {error} {cause}",
+            view.arn, view.status
+        )))
+    }
+}
+
+/// An execution's status, the state it is in, and the task that failed.
+pub(crate) fn describe(view: &ExecutionView, out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(out, "execution {}: {}", view.arn, view.status)?;
+    if let Some(state) = &view.running_state {
+        writeln!(out, "  running: {state}")?;
+    }
+    if let Some((state, error, cause)) = &view.failed_state {
+        writeln!(out, "  failed step: {state}: {error}: {cause}")?;
+    }
+    if let Some(run_id) = run_id(view) {
+        writeln!(out, "  run: {run_id}")?;
+    }
+    Ok(())
+}
+
+/// `fabric status EXECUTION_ARN`: where the execution stands; its run id if it has one.
+pub(crate) async fn status(arn: &str, out: &mut impl Write) -> Result<Option<String>, Failure> {
+    let sdk = fabric::aws::sdk_config().await;
+    let view = Executions::from_sdk(&sdk).view(arn).await?;
+    describe(&view, out).map_err(other)?;
+    Ok(run_id(&view))
+}
