@@ -27,43 +27,6 @@ pub(crate) fn read_deployment(workspace: &Path) -> Option<Deployment> {
     serde_json::from_str(&text).ok()
 }
 
-/// The template parameters the config decides (the template's Metadata says they must agree).
-fn parameters_from(config: &Config, organization_id: &str) -> BTreeMap<String, String> {
-    let role = &config.execution_role;
-    let mut parameters = BTreeMap::from([
-        ("OrganizationId".to_owned(), organization_id.to_owned()),
-        ("ExecutionRoleName".to_owned(), role.role_name.to_string()),
-        (
-            "AdministrationRoleName".to_owned(),
-            role.administration_role_name.to_string(),
-        ),
-        (
-            "ExecutionRoleStackSetName".to_owned(),
-            role.stack_set_name.clone(),
-        ),
-        (
-            "ExecutionRoleStackSetRegion".to_owned(),
-            role.stack_region.to_string(),
-        ),
-        (
-            "ResultsReaderRoleName".to_owned(),
-            config.results_role_name.to_string(),
-        ),
-    ]);
-    if let Some(reports) = &config.reports {
-        parameters.insert("ReportBucketName".to_owned(), reports.bucket.clone());
-        parameters.insert("ReportPrefix".to_owned(), reports.prefix.clone());
-    }
-    if let Some(topic) = config
-        .notifications
-        .as_ref()
-        .and_then(|notifications| notifications.topic_arn.rsplit(':').next())
-    {
-        parameters.insert("TopicName".to_owned(), topic.to_owned());
-    }
-    parameters
-}
-
 /// What `fabric local deploy` was asked.
 #[derive(Debug)]
 pub(crate) struct DeployOptions {
@@ -123,14 +86,9 @@ pub(crate) fn deploy(
             .and_then(|organization| organization.id())
             .unwrap_or_default()
             .to_owned();
-        let mut parameters = parameters_from(&config, &organization_id);
+        let mut parameters = config.template_parameters(&organization_id);
         parameters.extend(pairs(&options.parameters, "--parameter")?);
-        let region = config
-            .notifications
-            .as_ref()
-            .and_then(|notifications| notifications.topic_arn.split(':').nth(3))
-            .unwrap_or("us-east-1")
-            .to_owned();
+        let region = config.home_region();
         let local = fabric_simulator::stack::local_dir(workspace);
         let logs = local.join("functions");
         std::fs::create_dir_all(&logs).map_err(other)?;

@@ -12,9 +12,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+mod deployed;
 mod workflows;
 mod world;
 
+pub use deployed::{Deployed, TEST_TIME_SCALE, function_binaries};
 pub use workflows::{Driven, LocalRuns, TEST_PACING, TEST_TIMING, spec_over};
 pub use world::{Organization, World, account_created, joined};
 
@@ -175,10 +177,11 @@ pub async fn central_config(endpoint: &str, region: &str) -> SdkConfig {
     .await
 }
 
-/// An SDK config for member `account`, through STS `AssumeRole` from the central account.
-pub async fn member_config(endpoint: &str, account: &str, region: &str) -> SdkConfig {
-    let central = central_config(endpoint, region).await;
-    let credentials = aws_sdk_sts::Client::new(&central)
+/// Credentials of member `account`, through STS `AssumeRole` of its
+/// `OrganizationAccountAccessRole` from the central account.
+pub async fn member_credentials(endpoint: &str, account: &str) -> aws_sdk_sts::types::Credentials {
+    let central = central_config(endpoint, "us-east-1").await;
+    aws_sdk_sts::Client::new(&central)
         .assume_role()
         .role_arn(format!(
             "arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
@@ -188,7 +191,12 @@ pub async fn member_config(endpoint: &str, account: &str, region: &str) -> SdkCo
         .await
         .expect("moto's STS assumes the member role")
         .credentials
-        .expect("AssumeRole returns credentials");
+        .expect("AssumeRole returns credentials")
+}
+
+/// An SDK config for member `account`, through STS `AssumeRole` from the central account.
+pub async fn member_config(endpoint: &str, account: &str, region: &str) -> SdkConfig {
+    let credentials = member_credentials(endpoint, account).await;
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new(region.to_owned()))

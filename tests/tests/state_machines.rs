@@ -15,11 +15,16 @@ use std::collections::BTreeSet;
 /// The service integrations the state machines use: no resource ARN, only the integration.
 const SQS_SEND: &str = "arn:aws:states:::sqs:sendMessage";
 
-const LAMBDA_TRANSIENT_ERRORS: [&str; 4] = [
+/// Lambda's transient errors, and a function that crashed or ran out of memory (its
+/// process exited mid-invocation: `Runtime.ExitError`, or `Lambda.Unknown` when Lambda could
+/// not say): every step is idempotent, so each is retried.
+const LAMBDA_TRANSIENT_ERRORS: [&str; 6] = [
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
+    "Lambda.Unknown",
+    "Runtime.ExitError",
 ];
 
 fn state_machine(name: &str) -> Value {

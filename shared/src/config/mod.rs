@@ -198,6 +198,56 @@ fn known_role(name: &str) -> RoleName {
 }
 
 impl Config {
+    /// The parameters of `infra/template.yaml` that must agree with this config (its Metadata
+    /// says so): the roles, the StackSet, the report bucket, prefix and topic, for the
+    /// organization `organization_id`.
+    pub fn template_parameters(&self, organization_id: &str) -> BTreeMap<String, String> {
+        let role = &self.execution_role;
+        let mut parameters = BTreeMap::from([
+            ("OrganizationId".to_owned(), organization_id.to_owned()),
+            ("ExecutionRoleName".to_owned(), role.role_name.to_string()),
+            (
+                "AdministrationRoleName".to_owned(),
+                role.administration_role_name.to_string(),
+            ),
+            (
+                "ExecutionRoleStackSetName".to_owned(),
+                role.stack_set_name.clone(),
+            ),
+            (
+                "ExecutionRoleStackSetRegion".to_owned(),
+                role.stack_region.to_string(),
+            ),
+            (
+                "ResultsReaderRoleName".to_owned(),
+                self.results_role_name.to_string(),
+            ),
+        ]);
+        if let Some(reports) = &self.reports {
+            parameters.insert("ReportBucketName".to_owned(), reports.bucket.clone());
+            parameters.insert("ReportPrefix".to_owned(), reports.prefix.clone());
+        }
+        if let Some(topic) = self
+            .notifications
+            .as_ref()
+            .and_then(|notifications| notifications.topic_arn.rsplit(':').next())
+        {
+            parameters.insert("TopicName".to_owned(), topic.to_owned());
+        }
+        parameters
+    }
+
+    /// The Region of the central account's resources: the topic's, else the StackSet's.
+    pub fn home_region(&self) -> String {
+        self.notifications
+            .as_ref()
+            .and_then(|notifications| notifications.topic_arn.split(':').nth(3))
+            .map_or_else(
+                || self.execution_role.stack_region.to_string(),
+                str::to_owned,
+            )
+    }
+
     /// Reads and validates the config file at `path`.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Read {

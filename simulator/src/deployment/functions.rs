@@ -68,9 +68,22 @@ pub(super) fn specs(
                 ("AWS_SECRET_ACCESS_KEY".to_owned(), "testing".to_owned()),
                 ("AWS_REGION".to_owned(), request.region.clone()),
                 ("AWS_DEFAULT_REGION".to_owned(), request.region.clone()),
-                ("AWS_LAMBDA_LOG_GROUP_NAME".to_owned(), format!("/aws/lambda/{}", function.name)),
-                ("RUST_LOG".to_owned(), "info".to_owned()),
+                (
+                    "AWS_LAMBDA_LOG_GROUP_NAME".to_owned(),
+                    properties["LoggingConfig"]["LogGroup"]
+                        .as_str()
+                        .map_or_else(|| format!("/aws/lambda/{}", function.name), str::to_owned),
+                ),
             ]);
+            // Lambda tells the runtime the function's LoggingConfig through these.
+            for (variable, setting) in [
+                ("AWS_LAMBDA_LOG_FORMAT", "LogFormat"),
+                ("AWS_LAMBDA_LOG_LEVEL", "ApplicationLogLevel"),
+            ] {
+                if let Some(value) = properties["LoggingConfig"][setting].as_str() {
+                    environment.insert(variable.to_owned(), value.to_owned());
+                }
+            }
             let timeout_seconds = request
                 .function_timeouts
                 .get(&function.logical_id)

@@ -65,17 +65,21 @@ impl<'a> Maker<'a> {
             })
     }
 
+    /// Creates the queue `name`: its URL at the front door.
     async fn queue(&self, resource: &str, name: &str) -> Result<String, DeployError> {
-        let answer = self
-            .created(
-                resource,
-                "sqs",
-                "AmazonSQS.CreateQueue",
-                "application/x-amz-json-1.0",
-                &json!({ "QueueName": name }),
-            )
-            .await?;
-        Ok(answer["QueueUrl"].as_str().unwrap_or_default().to_owned())
+        self.created(
+            resource,
+            "sqs",
+            "AmazonSQS.CreateQueue",
+            "application/x-amz-json-1.0",
+            &json!({ "QueueName": name }),
+        )
+        .await?;
+        Ok(format!(
+            "{}/{}/{name}",
+            self.request.endpoint.trim_end_matches('/'),
+            self.request.account
+        ))
     }
 
     fn queue_arn(&self, name: &str) -> String {

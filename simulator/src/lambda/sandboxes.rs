@@ -46,6 +46,9 @@ struct InFlight {
     sandbox: String,
     started: Instant,
     reply: oneshot::Sender<Outcome>,
+    /// A scripted crash: the sandbox is being killed, and an answer that races the kill is
+    /// never heard, as a dead process's would not be.
+    doomed: bool,
 }
 
 #[derive(Debug)]
@@ -305,13 +308,9 @@ impl Function {
             entry.waiting = false;
             if crash {
                 state.crash_next -= 1;
-                let kill = entry.kill.take();
-                tokio::spawn(async move {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    if let Some(kill) = kill {
-                        let _ = kill.send(());
-                    }
-                });
+                if let Some(kill) = entry.kill.take() {
+                    let _ = kill.send(());
+                }
             }
         }
         state.in_flight.insert(
@@ -320,6 +319,7 @@ impl Function {
                 sandbox: sandbox.to_owned(),
                 started: Instant::now(),
                 reply: pending.reply,
+                doomed: crash,
             },
         );
         let function = Arc::clone(self);
@@ -368,6 +368,13 @@ impl Function {
     /// The sandbox's answer to an invocation; `false` when it is not one in flight.
     pub(super) fn answer(&self, request_id: &str, outcome: Outcome) -> bool {
         let mut state = lock(&self.state);
+        if state
+            .in_flight
+            .get(request_id)
+            .is_none_or(|in_flight| in_flight.doomed)
+        {
+            return false;
+        }
         let Some(in_flight) = state.in_flight.remove(request_id) else {
             return false;
         };

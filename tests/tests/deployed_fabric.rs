@@ -1,0 +1,377 @@
+//! The deployed fabric end to end on the local stack: `infra/template.yaml` deployed with the
+//! functions' real binaries, driven as users drive it: events put on its buses with
+//! `aws events put-events`, its schedules fired, its state machines run by moto's interpreter
+//! whose Lambda tasks reach the real functions, its reports read back from S3 and the topic.
+#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
+
+use fabric::ports::ReportStore as _;
+use fabric::runs::RunState;
+use fabric_simulator::faults::{FaultSettings, ScriptedError};
+use fabric_simulator::lambda::FunctionFaults;
+use fabric_tests::{Deployed, Organization, workspace};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// Long enough for any execution here at the tests' time scale.
+const EXECUTION_TIMEOUT: Duration = Duration::from_secs(120);
+
+fn fixture(name: &str) -> Value {
+    let path = workspace().join("tests/fixtures/events").join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("the fixture is there"))
+        .expect("the fixture is JSON")
+}
+
+/// A PutEvents entry carrying `event` (a fixture, as EventBridge delivers it) to `bus`.
+fn entry(event: &Value, bus: &str) -> Value {
+    json!({
+        "Source": event["source"],
+        "DetailType": event["detail-type"],
+        "Detail": event["detail"].to_string(),
+        "Resources": event["resources"],
+        "EventBusName": bus,
+    })
+}
+
+/// The run id an execution's `StartRun` task answered.
+fn run_id(view: &fabric::aws::ExecutionView) -> String {
+    view.task_answers
+        .iter()
+        .find(|answer| answer.state == "StartRun")
+        .and_then(|answer| {
+            answer.output.as_ref()?["Payload"]["run_id"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| panic!("StartRun answered a run id: {view:?}"))
+}
+
+/// Every Lambda task of the execution was answered by a function (none failed).
+fn every_task_answered(view: &fabric::aws::ExecutionView) {
+    assert!(!view.task_answers.is_empty(), "tasks ran: {view:?}");
+    for answer in &view.task_answers {
+        assert!(
+            answer
+                .output
+                .as_ref()
+                .is_some_and(|output| output["StatusCode"] == 200),
+            "{} answered by its function: {answer:?}",
+            answer.state
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_an_account_created_event_is_put_three_times_then_the_account_is_onboarded_once_and_reported()
+ {
+    let world = Organization::of(3).onboarded().world().await;
+    let deployed = Deployed::on(world, &[]).await;
+    let newcomer = deployed.world.create_account("deployed-newcomer").await;
+    let mut event = fixture("org-create-account-result-succeeded.json");
+    event["detail"]["serviceEventDetails"]["createAccountStatus"]["accountId"] =
+        json!(newcomer.as_str());
+    event["detail"]["eventID"] = json!(format!("deployed-{newcomer}"));
+
+    for _ in 0..3 {
+        deployed
+            .put_events(&json!([entry(&event, "default")]), None)
+            .await;
+    }
+    let executions = deployed
+        .wait_for_executions("OnboardingStateMachine", 1, Duration::from_secs(30))
+        .await;
+    let view = deployed.finished(&executions[0], EXECUTION_TIMEOUT).await;
+    assert_eq!(view.status, "SUCCEEDED", "{view:?}");
+    every_task_answered(&view);
+    let functions = deployed.function_stats();
+    assert_eq!(
+        functions["AccountEventsFunction"].invocations, 3,
+        "each delivery reached account-events"
+    );
+    assert_eq!(
+        deployed.executions_of("OnboardingStateMachine").await.len(),
+        1,
+        "three deliveries of one event start one onboarding"
+    );
+
+    let sharing = deployed.world.sharing().await;
+    for (document, accounts) in &sharing {
+        assert!(
+            accounts.contains(&newcomer.to_string()),
+            "{document} shared with {newcomer}"
+        );
+    }
+    assert!(
+        deployed
+            .world
+            .onboarding_deployed()
+            .await
+            .contains(&newcomer),
+        "the execution role's stack instance is in {newcomer}"
+    );
+    let published = deployed.published().await;
+    assert!(
+        published
+            .iter()
+            .any(|(_, message)| message.contains(newcomer.as_str())),
+        "the onboarding report was published: {published:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_patch_window_fires_then_every_planned_location_is_reported_in_s3_and_on_the_topic()
+ {
+    let world = Organization::of(4)
+        .onboarded()
+        .without_role(1)
+        .failing_instances(1)
+        .world()
+        .await;
+    let deployed = Deployed::on(world, &[]).await;
+
+    let fired = deployed.fire("patch-window").await;
+    let fabric_simulator::delivery::Delivered::Execution(execution) = &fired.delivered else {
+        panic!("the schedule started an execution: {fired:?}");
+    };
+    let view = deployed.finished(execution, EXECUTION_TIMEOUT).await;
+    assert_eq!(view.status, "SUCCEEDED", "{view:?}");
+    every_task_answered(&view);
+
+    let run_id = run_id(&view);
+    let state = RunState::load(&deployed.world.runs.store, &run_id)
+        .await
+        .expect("the run state is kept");
+    let report = state
+        .report(
+            &deployed.world.runs.automation,
+            &deployed.world.runs.locations,
+            &deployed.world.runs.store,
+        )
+        .await
+        .expect("the report reads back");
+    let planned: Vec<_> = state
+        .plan
+        .waves
+        .iter()
+        .flat_map(|wave| wave.locations())
+        .collect();
+    assert!(!planned.is_empty());
+    for location in &planned {
+        assert!(
+            report
+                .locations()
+                .any(|result| &result.location == *location),
+            "{location:?} is in the report"
+        );
+    }
+    let uri = state.report_uri.clone().expect("the report was stored");
+    let prefix = &deployed
+        .world
+        .config
+        .reports
+        .as_ref()
+        .expect("reports are configured")
+        .prefix;
+    let key = uri
+        .trim_start_matches("s3://")
+        .split_once('/')
+        .and_then(|(_, key)| key.strip_prefix(prefix.as_str()))
+        .expect("s3://BUCKET/PREFIX/KEY")
+        .to_owned();
+    let stored = deployed
+        .world
+        .runs
+        .store
+        .get(&key)
+        .await
+        .expect("S3 answers")
+        .expect("the report object is there");
+    let stored: Value = serde_json::from_slice(&stored).expect("the stored report is JSON");
+    assert_eq!(stored["run_id"], json!(run_id));
+    let published = deployed.published().await;
+    assert!(
+        published
+            .iter()
+            .any(|(_, message)| message.contains(&run_id)),
+        "the summary was published: {published:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_an_alarm_goes_off_in_a_member_account_then_only_that_location_is_remediated() {
+    let world = Organization::of(3).onboarded().world().await;
+    let deployed = Deployed::on(world, &[]).await;
+    let member = deployed.world.org.seed.accounts[0].clone();
+    let instance = member.instances["us-west-2"][0].clone();
+    let mut event = fixture("cloudwatch-alarm-metric-alarm.json");
+    event["resources"] = json!([format!(
+        "arn:aws:cloudwatch:us-west-2:{}:alarm:ServerCpuTooHigh",
+        member.id
+    )]);
+    for metric in event["detail"]["configuration"]["metrics"]
+        .as_array_mut()
+        .expect("metrics")
+    {
+        metric["metricStat"]["metric"]["dimensions"]["InstanceId"] = json!(instance);
+    }
+    let bus = deployed.deployment.outputs["AlarmEventBusArn"]
+        .as_str()
+        .expect("the bus's ARN")
+        .to_owned();
+
+    deployed
+        .put_events(
+            &json!([entry(&event, &bus)]),
+            Some((&member.id, "us-west-2")),
+        )
+        .await;
+    let executions = deployed
+        .wait_for_executions("RunStateMachine", 1, Duration::from_secs(30))
+        .await;
+    let view = deployed.finished(&executions[0], EXECUTION_TIMEOUT).await;
+    assert_eq!(view.status, "SUCCEEDED", "{view:?}");
+
+    let state = RunState::load(&deployed.world.runs.store, &run_id(&view))
+        .await
+        .expect("the run state");
+    let locations: Vec<(String, String)> = state
+        .plan
+        .waves
+        .iter()
+        .flat_map(|wave| wave.locations())
+        .map(|location| (location.account_id.to_string(), location.region.to_string()))
+        .collect();
+    assert_eq!(locations, vec![(member.id.clone(), "us-west-2".to_owned())]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_a_function_crashes_on_its_first_invocation_then_the_state_machine_retries_it() {
+    let world = Organization::of(2).onboarded().world().await;
+    let deployed = Deployed::on(world, &[]).await;
+    deployed
+        .world
+        .org
+        .stack
+        .simulator()
+        .lambda()
+        .inject(&FunctionFaults {
+            function: deployed.function("TrackRunFunction"),
+            crash: 1,
+        })
+        .expect("the function is deployed");
+
+    let fired = deployed.fire("patch-window").await;
+    let fabric_simulator::delivery::Delivered::Execution(execution) = &fired.delivered else {
+        panic!("the schedule started an execution: {fired:?}");
+    };
+    let view = deployed.finished(execution, EXECUTION_TIMEOUT).await;
+    assert_eq!(view.status, "SUCCEEDED", "{view:?}");
+    let crashed = view
+        .task_answers
+        .iter()
+        .find(|answer| answer.state == "TrackRun" && answer.output.is_none())
+        .unwrap_or_else(|| panic!("the first TrackRun failed: {view:#?}"));
+    assert_eq!(crashed.error.as_deref(), Some("Runtime.ExitError"));
+    assert_eq!(deployed.function_stats()["TrackRunFunction"].crashes, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_a_function_runs_past_its_timeout_then_the_run_is_reported_with_the_step_and_why() {
+    let world = Organization::of(2).onboarded().world().await;
+    let deployed = Deployed::on(world, &[("TrackRunFunction", 1)]).await;
+    deployed.world.faults(FaultSettings {
+        latency_ms: 1_500,
+        ..FaultSettings::default()
+    });
+
+    let fired = deployed.fire("patch-window").await;
+    let fabric_simulator::delivery::Delivered::Execution(execution) = &fired.delivered else {
+        panic!("the schedule started an execution: {fired:?}");
+    };
+    let view = deployed.finished(execution, EXECUTION_TIMEOUT).await;
+    assert_eq!(
+        view.status, "FAILED",
+        "a run whose tracking failed fails: {view:?}"
+    );
+    let (state, error, _) = view.failed_state.clone().expect("a task failed");
+    assert_eq!(
+        (state.as_str(), error.as_str()),
+        ("TrackRun", "Sandbox.Timedout")
+    );
+    assert!(deployed.function_stats()["TrackRunFunction"].timeouts >= 1);
+    let published = deployed.published().await;
+    assert!(
+        published.iter().any(
+            |(_, message)| message.contains("TrackRun") && message.contains("Sandbox.Timedout")
+        ),
+        "the report says which step failed and why: {published:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_publish_report_always_fails_then_the_undelivered_reports_queue_keeps_the_state() {
+    let world = Organization::of(2).onboarded().world().await;
+    let deployed = Deployed::on(world, &[]).await;
+    deployed.world.faults(FaultSettings {
+        errors: vec![ScriptedError {
+            operation: "sns.Publish".to_owned(),
+            matching: None,
+            code: "AuthorizationError".to_owned(),
+            message: "not authorized to publish".to_owned(),
+            status: 403,
+            times: None,
+        }],
+        ..FaultSettings::default()
+    });
+
+    let fired = deployed.fire("patch-window").await;
+    let fabric_simulator::delivery::Delivered::Execution(execution) = &fired.delivered else {
+        panic!("the schedule started an execution: {fired:?}");
+    };
+    let view = deployed.finished(execution, EXECUTION_TIMEOUT).await;
+    assert_eq!(view.status, "FAILED", "{view:?}");
+    assert_eq!(
+        view.error.as_ref().map(|(error, _)| error.as_str()),
+        Some("Fabric.PublishFailed")
+    );
+    let sdk = fabric_tests::central_config(deployed.world.org.stack.endpoint(), "us-east-1").await;
+    let kept = aws_sdk_sqs::Client::new(&sdk)
+        .receive_message()
+        .queue_url(&deployed.deployment.queues["UndeliveredReportsQueue"])
+        .send()
+        .await
+        .expect("ReceiveMessage answers");
+    let body: Value =
+        serde_json::from_str(kept.messages()[0].body().unwrap_or_default()).expect("JSON");
+    assert_eq!(body["run"]["run_id"], json!(run_id(&view)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_an_event_matches_no_rule_then_nothing_starts() {
+    let world = Organization::of(1).onboarded().world().await;
+    let deployed = Deployed::on(world, &[]).await;
+    let mut event = fixture("cloudwatch-alarm-metric-alarm.json");
+    event["detail"]["state"]["value"] = json!("OK");
+    let bus = deployed.deployment.outputs["AlarmEventBusArn"]
+        .as_str()
+        .expect("the bus")
+        .to_owned();
+    let other = json!({"Source": "com.example.app", "DetailType": "Order Placed", "Detail": "{}", "EventBusName": "default"});
+    deployed
+        .put_events(&json!([entry(&event, &bus), other]), None)
+        .await;
+
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(deployed.executions_of("RunStateMachine").await.is_empty());
+    assert!(
+        deployed
+            .executions_of("OnboardingStateMachine")
+            .await
+            .is_empty()
+    );
+    let invoked: u64 = deployed
+        .function_stats()
+        .values()
+        .map(|stats| stats.invocations)
+        .sum();
+    assert_eq!(invoked, 0, "no function ran");
+}
