@@ -21,7 +21,7 @@ fn fixture(name: &str) -> Value {
         .expect("the fixture is JSON")
 }
 
-/// A PutEvents entry carrying `event` (a fixture, as EventBridge delivers it) to `bus`.
+/// A `PutEvents` entry carrying `event` (a fixture, as EventBridge delivers it) to `bus`.
 fn entry(event: &Value, bus: &str) -> Value {
     json!({
         "Source": event["source"],
@@ -152,7 +152,7 @@ async fn when_the_patch_window_fires_then_every_planned_location_is_reported_in_
         .plan
         .waves
         .iter()
-        .flat_map(|wave| wave.locations())
+        .flat_map(fabric::plan::PlannedWave::locations)
         .collect();
     assert!(!planned.is_empty());
     for location in &planned {
@@ -237,7 +237,7 @@ async fn when_an_alarm_goes_off_in_a_member_account_then_only_that_location_is_r
         .plan
         .waves
         .iter()
-        .flat_map(|wave| wave.locations())
+        .flat_map(fabric::plan::PlannedWave::locations)
         .map(|location| (location.account_id.to_string(), location.region.to_string()))
         .collect();
     assert_eq!(locations, vec![(member.id.clone(), "us-west-2".to_owned())]);
