@@ -57,11 +57,17 @@ pub struct StepError {
     /// What happened (for a Lambda error, its JSON diagnostic).
     #[serde(rename = "Cause", default)]
     pub cause: String,
+    /// The step that failed (a `…Caught` Pass state names it after the Catch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
 }
 
 impl std::fmt::Display for StepError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.error, self.cause)
+        match &self.step {
+            Some(step) => write!(f, "{step} failed: {}: {}", self.error, self.cause),
+            None => write!(f, "{}: {}", self.error, self.cause),
+        }
     }
 }
 
@@ -70,6 +76,7 @@ impl From<&crate::Error> for StepError {
         Self {
             error: error.error_type().to_owned(),
             cause: error.to_string(),
+            step: None,
         }
     }
 }

@@ -114,7 +114,7 @@ pub(crate) fn after(
     match answered {
         Ok(()) => Ok((graph.next(state)?, None)),
         Err(error) => {
-            let caught = StepError::from(&error);
+            let mut caught = StepError::from(&error);
             observer.on(Event::Caught {
                 state,
                 error: &caught,
@@ -123,6 +123,7 @@ pub(crate) fn after(
                 tracing::error!(%error, "the report could not be published");
                 return Ok((graph.caught(state)?, None));
             }
+            caught.step = Some(state.to_owned());
             Ok((graph.caught(state)?, Some(caught)))
         }
     }

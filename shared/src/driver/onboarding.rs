@@ -15,11 +15,13 @@ use std::time::Instant;
 
 const PREPARE: &str = "Prepare";
 const CHECK_ACCOUNT: &str = "CheckAccount";
+const CHECK_ACCOUNT_CAUGHT: &str = "CheckAccountCaught";
 const IS_READY: &str = "IsReady";
 const WAIT_FOR_ACCOUNT: &str = "WaitForAccount";
 const COUNT_CHECK: &str = "CountCheck";
 const NOT_READY: &str = "NotReady";
 const SHARE_AND_DEPLOY: &str = "ShareAndDeploy";
+const SHARE_AND_DEPLOY_CAUGHT: &str = "ShareAndDeployCaught";
 const PUBLISH_REPORT: &str = "PublishReport";
 const OUTCOME: &str = "Outcome";
 const ONBOARDING_FAILED: &str = "OnboardingFailed";
@@ -36,7 +38,8 @@ pub const GRAPH: Graph = Graph {
     edges: &[
         edge(PREPARE, On::Next, CHECK_ACCOUNT),
         edge(CHECK_ACCOUNT, On::Next, IS_READY),
-        edge(CHECK_ACCOUNT, On::Catch, PUBLISH_REPORT),
+        edge(CHECK_ACCOUNT, On::Catch, CHECK_ACCOUNT_CAUGHT),
+        edge(CHECK_ACCOUNT_CAUGHT, On::Next, PUBLISH_REPORT),
         choice(
             IS_READY,
             "$.input.action",
@@ -60,7 +63,8 @@ pub const GRAPH: Graph = Graph {
         edge(COUNT_CHECK, On::Next, CHECK_ACCOUNT),
         edge(NOT_READY, On::Next, PUBLISH_REPORT),
         edge(SHARE_AND_DEPLOY, On::Next, PUBLISH_REPORT),
-        edge(SHARE_AND_DEPLOY, On::Catch, PUBLISH_REPORT),
+        edge(SHARE_AND_DEPLOY, On::Catch, SHARE_AND_DEPLOY_CAUGHT),
+        edge(SHARE_AND_DEPLOY_CAUGHT, On::Next, PUBLISH_REPORT),
         edge(PUBLISH_REPORT, On::Next, OUTCOME),
         edge(PUBLISH_REPORT, On::Catch, KEEP_UNDELIVERED),
         choice(OUTCOME, "$.error", Test::IsNull(false), ONBOARDING_FAILED),
@@ -144,6 +148,8 @@ pub async fn carry_out(
                 tokio::time::sleep(timing.wait).await;
                 Ok(())
             }
+            // The step's name was put beside the caught error as the Catch took it.
+            CHECK_ACCOUNT_CAUGHT | SHARE_AND_DEPLOY_CAUGHT => Ok(()),
             COUNT_CHECK => {
                 data.attempts += 1;
                 Ok(())
@@ -155,6 +161,7 @@ pub async fn carry_out(
                         "the account was not an active member after {READINESS_CHECKS} checks {} s apart",
                         timing.wait.as_secs()
                     ),
+                    step: None,
                 });
                 Ok(())
             }

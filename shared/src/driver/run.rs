@@ -17,14 +17,19 @@ const PREPARE: &str = "Prepare";
 const START_RUN: &str = "StartRun";
 const HAS_RUN: &str = "HasRun";
 const NOTHING_TO_RUN: &str = "NothingToRun";
+const START_RUN_CAUGHT: &str = "StartRunCaught";
 const START_FAILED: &str = "StartFailed";
 const RUN_NOT_STARTED: &str = "RunNotStarted";
 const START_WAVE: &str = "StartWave";
+const START_WAVE_CAUGHT: &str = "StartWaveCaught";
 const WAIT_FOR_RUN: &str = "WaitForRun";
 const TRACK_RUN: &str = "TrackRun";
+const TRACK_RUN_CAUGHT: &str = "TrackRunCaught";
 const RUN_ENDED: &str = "RunEnded";
 const COLLECT_CALLS: &str = "CollectCalls";
+const COLLECT_CALLS_CAUGHT: &str = "CollectCallsCaught";
 const COLLECT_RESULTS: &str = "CollectResults";
+const COLLECT_RESULTS_CAUGHT: &str = "CollectResultsCaught";
 const MORE_WAVES: &str = "MoreWaves";
 const PUBLISH_REPORT: &str = "PublishReport";
 const OUTCOME: &str = "Outcome";
@@ -42,7 +47,8 @@ pub const GRAPH: Graph = Graph {
     edges: &[
         edge(PREPARE, On::Next, START_RUN),
         edge(START_RUN, On::Next, HAS_RUN),
-        edge(START_RUN, On::Catch, START_FAILED),
+        edge(START_RUN, On::Catch, START_RUN_CAUGHT),
+        edge(START_RUN_CAUGHT, On::Next, START_FAILED),
         choice(HAS_RUN, "$.run.run_id", Test::IsNull(true), NOTHING_TO_RUN),
         edge(HAS_RUN, On::Default, START_WAVE),
         choice(
@@ -53,10 +59,12 @@ pub const GRAPH: Graph = Graph {
         ),
         edge(START_FAILED, On::Default, RUN_NOT_STARTED),
         edge(START_WAVE, On::Next, WAIT_FOR_RUN),
-        edge(START_WAVE, On::Catch, PUBLISH_REPORT),
+        edge(START_WAVE, On::Catch, START_WAVE_CAUGHT),
+        edge(START_WAVE_CAUGHT, On::Next, PUBLISH_REPORT),
         edge(WAIT_FOR_RUN, On::Next, TRACK_RUN),
         edge(TRACK_RUN, On::Next, RUN_ENDED),
-        edge(TRACK_RUN, On::Catch, PUBLISH_REPORT),
+        edge(TRACK_RUN, On::Catch, TRACK_RUN_CAUGHT),
+        edge(TRACK_RUN_CAUGHT, On::Next, PUBLISH_REPORT),
         choice(
             RUN_ENDED,
             "$.progress.done",
@@ -65,9 +73,11 @@ pub const GRAPH: Graph = Graph {
         ),
         edge(RUN_ENDED, On::Default, WAIT_FOR_RUN),
         edge(COLLECT_CALLS, On::Next, COLLECT_RESULTS),
-        edge(COLLECT_CALLS, On::Catch, PUBLISH_REPORT),
+        edge(COLLECT_CALLS, On::Catch, COLLECT_CALLS_CAUGHT),
+        edge(COLLECT_CALLS_CAUGHT, On::Next, PUBLISH_REPORT),
         edge(COLLECT_RESULTS, On::Next, MORE_WAVES),
-        edge(COLLECT_RESULTS, On::Catch, PUBLISH_REPORT),
+        edge(COLLECT_RESULTS, On::Catch, COLLECT_RESULTS_CAUGHT),
+        edge(COLLECT_RESULTS_CAUGHT, On::Next, PUBLISH_REPORT),
         choice(
             MORE_WAVES,
             "$.collected.next_wave",
@@ -216,6 +226,12 @@ pub async fn carry_out(
                 }),
                 Err(error) => Err(error),
             },
+            // The step's name was put beside the caught error as the Catch took it.
+            START_RUN_CAUGHT
+            | START_WAVE_CAUGHT
+            | TRACK_RUN_CAUGHT
+            | COLLECT_CALLS_CAUGHT
+            | COLLECT_RESULTS_CAUGHT => Ok(()),
             KEEP_UNDELIVERED => {
                 observer.on(Event::Undelivered(&to_value(&data)?));
                 Ok(())
