@@ -134,7 +134,9 @@ pub async fn carry_out(
         }
         observer.on(Event::Entered(state));
         let answered: Result<()> = match state {
-            PREPARE => Ok(()),
+            // Prepare's data is built above; a …Caught state's step name was put beside the
+            // caught error as the Catch took it.
+            PREPARE | CHECK_ACCOUNT_CAUGHT | SHARE_AND_DEPLOY_CAUGHT => Ok(()),
             CHECK_ACCOUNT => retried(timing, || steps::check_account(ports, &data.input))
                 .await
                 .map(|readiness| {
@@ -148,8 +150,6 @@ pub async fn carry_out(
                 tokio::time::sleep(timing.wait).await;
                 Ok(())
             }
-            // The step's name was put beside the caught error as the Catch took it.
-            CHECK_ACCOUNT_CAUGHT | SHARE_AND_DEPLOY_CAUGHT => Ok(()),
             COUNT_CHECK => {
                 data.attempts += 1;
                 Ok(())

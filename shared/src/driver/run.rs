@@ -168,7 +168,14 @@ pub async fn carry_out(
         }
         observer.on(Event::Entered(state));
         let answered: Result<()> = match state {
-            PREPARE => Ok(()),
+            // Prepare's data is built above; a …Caught state's step name was put beside the
+            // caught error as the Catch took it.
+            PREPARE
+            | START_RUN_CAUGHT
+            | START_WAVE_CAUGHT
+            | TRACK_RUN_CAUGHT
+            | COLLECT_CALLS_CAUGHT
+            | COLLECT_RESULTS_CAUGHT => Ok(()),
             START_RUN => retried(timing, || steps::start_run(ports, delivery.clone()))
                 .await
                 .map(|started| {
@@ -226,12 +233,6 @@ pub async fn carry_out(
                 }),
                 Err(error) => Err(error),
             },
-            // The step's name was put beside the caught error as the Catch took it.
-            START_RUN_CAUGHT
-            | START_WAVE_CAUGHT
-            | TRACK_RUN_CAUGHT
-            | COLLECT_CALLS_CAUGHT
-            | COLLECT_RESULTS_CAUGHT => Ok(()),
             KEEP_UNDELIVERED => {
                 observer.on(Event::Undelivered(&to_value(&data)?));
                 Ok(())
