@@ -8,7 +8,7 @@ use crate::runs::{Follow, print_run_report};
 use fabric::aws::{ExecutionView, Executions};
 use fabric::config::Config;
 use std::io::Write;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 fn other(what: impl std::fmt::Display) -> Failure {
     Failure::Other(what.to_string())
@@ -40,12 +40,36 @@ pub(crate) async fn start_and_follow(
     let arn = executions.start(state_machine, &name, input).await?;
     writeln!(out, "execution {arn}").map_err(other)?;
     if !follow.wait {
-        return writeln!(out, "follow it with `fabric status {arn}`").map_err(other);
+        return writeln!(out, "follow it with `fabric status {arn} --wait`").map_err(other);
     }
+    follow_to_end(config, &executions, &arn, follow.interval, follow.timeout, out).await
+}
+
+/// Follows the execution `arn` to its end, printing each state as it is entered, then how it
+/// ended and its run's report.
+pub(crate) async fn follow_execution(
+    config: &Config,
+    arn: &str,
+    interval: Duration,
+    timeout: Duration,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    let sdk = fabric::aws::sdk_config().await;
+    follow_to_end(config, &Executions::from_sdk(&sdk), arn, interval, timeout, out).await
+}
+
+async fn follow_to_end(
+    config: &Config,
+    executions: &Executions,
+    arn: &str,
+    interval: Duration,
+    timeout: Duration,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
     let started = Instant::now();
     let mut shown: Option<String> = None;
     loop {
-        let view = executions.view(&arn).await?;
+        let view = executions.view(arn).await?;
         if view.running_state.is_some() && view.running_state != shown {
             writeln!(
                 out,
@@ -59,13 +83,13 @@ pub(crate) async fn start_and_follow(
         if view.status != "RUNNING" {
             return finish(config, &view, out).await;
         }
-        if started.elapsed() > follow.timeout {
+        if started.elapsed() > timeout {
             return Err(other(format!(
-                "execution {arn} has not ended after {} s: follow it with `fabric status {arn}`",
-                follow.timeout.as_secs()
+                "execution {arn} has not ended after {} s: follow it with `fabric status {arn} --wait`",
+                timeout.as_secs()
             )));
         }
-        tokio::time::sleep(follow.interval).await;
+        tokio::time::sleep(interval).await;
     }
 }
 

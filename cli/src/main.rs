@@ -69,9 +69,10 @@ enum Command {
         #[command(flatten)]
         follow: FollowArgs,
     },
-    /// Where a run stands: its locations by status.
+    /// Where a run stands: its locations by status. Given a state machine execution's ARN:
+    /// where the execution stands (the state running, the step that failed), then its run.
     Status {
-        /// The run id.
+        /// The run id, or an execution's ARN.
         run: String,
         /// The config file.
         #[arg(long, env = "FABRIC_CONFIG", default_value = "fabric.yaml")]
@@ -79,6 +80,12 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// For an execution: follow it to its end, then print its run's report.
+        #[arg(long)]
+        wait: bool,
+        /// Seconds between polls with --wait.
+        #[arg(long, default_value_t = 2)]
+        interval: u64,
     },
     /// A run's report: every location's result.
     Report {
@@ -317,7 +324,23 @@ fn run(command: Command, out: &mut impl Write) -> Result<(), Failure> {
         } => {
             return runs::trigger(&config, &event, follow.dry_run, &follow.follow()?, out);
         }
-        Command::Status { run, config, json } => return runs::status(&config, &run, json, out),
+        Command::Status {
+            run,
+            config,
+            json,
+            wait,
+            interval,
+        } => {
+            if wait {
+                return runs::follow_execution(
+                    &config,
+                    &run,
+                    std::time::Duration::from_secs(interval),
+                    out,
+                );
+            }
+            return runs::status(&config, &run, json, out);
+        }
         Command::Report { run, config, json } => return runs::report(&config, &run, json, out),
     };
     written.map_err(|error| Failure::Other(format!("cannot write the output: {error}")))

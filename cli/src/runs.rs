@@ -504,6 +504,29 @@ fn with_run(
     })
 }
 
+/// `fabric status EXECUTION_ARN --wait`: the execution followed to its end (for at most an
+/// hour), then its run's report.
+pub(crate) fn follow_execution(
+    config: &Path,
+    arn: &str,
+    interval: Duration,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    if !arn.starts_with("arn:aws:states:") {
+        return Err(Failure::BadInput(format!(
+            "--wait follows a state machine execution: {arn} is not an execution's ARN"
+        )));
+    }
+    let config = Config::load(config)?;
+    runtime()?.block_on(crate::executions::follow_execution(
+        &config,
+        arn,
+        interval,
+        Duration::from_secs(3600),
+        out,
+    ))
+}
+
 /// `fabric status RUN` (a run id, or a deployed execution's ARN: where the execution stands,
 /// then its run).
 pub(crate) fn status(

@@ -375,3 +375,71 @@ async fn when_an_event_matches_no_rule_then_nothing_starts() {
         .sum();
     assert_eq!(invoked, 0, "no function ran");
 }
+
+/// The canary of the local deployment's one dependency on moto's internals: its Step Functions
+/// interpreter sends a Task's Lambda call to `localhost:$MOTO_PORT`, and the stack starts moto
+/// with `MOTO_PORT` set to the front door's port. If a moto upgrade changes that, this fails
+/// first, saying so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moto_interpreter_canary_its_lambda_calls_reach_the_front_door() {
+    let stack = fabric_tests::seeded_stack(&["--accounts", "1"]).await;
+    let sdk = fabric_tests::central_config(stack.stack.endpoint(), "us-east-1").await;
+    let sfn = aws_sdk_sfn::Client::new(&sdk);
+    stack
+        .stack
+        .simulator()
+        .api()
+        .engine()
+        .moto()
+        .configure(&json!({ "stepfunctions": { "execute_state_machine": true } }))
+        .await
+        .expect("moto takes its config");
+    let definition = json!({
+        "StartAt": "Call",
+        "States": { "Call": {
+            "Type": "Task",
+            "Resource": fabric_tests::LAMBDA_INVOKE,
+            "Parameters": { "FunctionName": "canary-function-not-deployed", "Payload": {} },
+            "End": true
+        }}
+    });
+    let machine = sfn
+        .create_state_machine()
+        .name("moto-interpreter-canary")
+        .definition(definition.to_string())
+        .role_arn("arn:aws:iam::123456789012:role/canary")
+        .send()
+        .await
+        .expect("CreateStateMachine")
+        .state_machine_arn;
+    let execution = sfn
+        .start_execution()
+        .state_machine_arn(machine)
+        .name("canary")
+        .send()
+        .await
+        .expect("StartExecution")
+        .execution_arn;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let described = sfn
+            .describe_execution()
+            .execution_arn(&execution)
+            .send()
+            .await
+            .expect("DescribeExecution");
+        if described.status().as_str() != "RUNNING" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the canary execution ends");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let invokes = stack.stack.simulator().faults().stats().forwarded.get("lambda.Invoke").copied();
+    assert_eq!(
+        invokes,
+        Some(1),
+        "moto's Step Functions interpreter no longer sends its Lambda calls to localhost:$MOTO_PORT \
+         (the front door): the pinned moto (local-stack/requirements.txt) changed how it reaches \
+         services; the local deployment cannot run its Lambda tasks until the stack adapts"
+    );
+}
