@@ -152,6 +152,37 @@ def b4_section(b4):
     ]
 
 
+def deployed_section(deployed):
+    if not deployed:
+        return ["The deployed path was not run (no deployed.json)."]
+    lines = [
+        f"`infra/template.yaml` deployed on the local stack (`fabric local deploy`) with the functions' release host "
+        f"binaries, over {deployed['accounts']} accounts x {deployed['regions']} Regions, at time scale "
+        f"{number(deployed['time_scale'], 0)} (Wait states and retry intervals divided by it: the run state machine's "
+        "30 s polls take 1 s). Each latency runs from the `put-events` call (or the schedule firing) to the report's "
+        "message on the topic, through EventBridge delivery, Lambda, moto's Step Functions interpreter and the "
+        "simulated SSM.",
+        "",
+        "| deploy | account event -> onboarding report | patch window -> run report (locations) |",
+        "|---|---|---|",
+        f"| {number(deployed['deploy_seconds'], 1)} s | {number(deployed['onboarding_event_to_report_seconds'], 1)} s "
+        f"| {number(deployed['patch_window_to_report_seconds'], 1)} s ({deployed['patch_window_locations']}) |",
+        "",
+        "Each function as the local Lambda ran it (cold start: process start to its first `next`; peak RSS: the "
+        "largest `VmHWM` of its sandboxes):",
+        "",
+        "| function | invocations | sandboxes | median cold start | peak RSS | configured memory |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, stats in sorted(deployed["functions"].items()):
+        cold = stats["cold_start_ms_median"]
+        lines.append(
+            f"| `{name}` | {stats['invocations']} | {stats['cold_starts']} | "
+            f"{'-' if cold is None else f'{cold} ms'} | {number(stats['peak_rss_mib'], 1)} MiB | {stats['memory_mb']} MB |"
+        )
+    return lines
+
+
 def sizes_section(text):
     if not text:
         return ["Packaging was not run (no package.txt)."]
@@ -168,6 +199,7 @@ def sizes_section(text):
 
 def main():
     b1, b2, b3, b4 = (load(f"b{n}.json") for n in range(1, 5))
+    deployed = load("deployed.json")
     package = (FIGURES / "package.txt").read_text() if (FIGURES / "package.txt").exists() else None
     notes = (FIGURES / "notes.md").read_text().strip() if (FIGURES / "notes.md").exists() else ""
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -181,7 +213,7 @@ def main():
         "",
         "Rerun: `scripts/bench` (about an hour: it builds the release binaries, seeds organizations of up to 10,000 "
         "accounts, and writes BENCHMARKS.md and RELIABILITY.md's figures). One benchmark: `scripts/bench b2` "
-        "(b1, b2, b3, b4, sizes, reliability, fuzz).",
+        "(b1, b2, b3, b4, deployed, sizes, reliability, fuzz).",
         "",
         "## B1: init and memory, Rust against Python",
         "",
@@ -202,6 +234,11 @@ def main():
         "",
         *measured("b4.json"),
         *b4_section(b4),
+        "",
+        "## The deployed path",
+        "",
+        *measured("deployed.json"),
+        *deployed_section(deployed),
         "",
         "## Zip sizes",
         "",

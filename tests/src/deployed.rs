@@ -44,9 +44,18 @@ pub fn function_binaries() -> PathBuf {
 }
 
 impl Deployed {
-    /// Deploys the template over `world`, with `function_timeouts` (logical id -> seconds) in
-    /// place of the template's.
+    /// Deploys the template over `world` with the functions' debug binaries, with
+    /// `function_timeouts` (logical id -> seconds) in place of the template's.
     pub async fn on(world: World, function_timeouts: &[(&str, u64)]) -> Self {
+        Self::with_binaries(world, function_binaries(), function_timeouts).await
+    }
+
+    /// Deploys the template over `world` with the functions' binaries in `binaries`.
+    pub async fn with_binaries(
+        world: World,
+        binaries: PathBuf,
+        function_timeouts: &[(&str, u64)],
+    ) -> Self {
         let sdk = crate::central_config(world.org.stack.endpoint(), "us-east-1").await;
         let organization_id = world.org.seed.organization_id.clone();
         let logs = local_dir(&workspace()).join("test-logs").join(format!(
@@ -61,7 +70,7 @@ impl Deployed {
             region: world.config.home_region(),
             parameters: world.config.template_parameters(&organization_id),
             config: world.config_path.clone(),
-            binaries: function_binaries(),
+            binaries,
             logs,
             endpoint: world.org.stack.endpoint().to_owned(),
             time_scale: TEST_TIME_SCALE,
@@ -216,6 +225,27 @@ impl Deployed {
                 view.running_state
             );
             tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Waits (at most `timeout`) until the topic publishes a message whose text contains
+    /// `needle`: how long that took from `since`.
+    pub async fn published_containing(&self, needle: &str, since: Instant, timeout: Duration) -> Duration {
+        loop {
+            let found = self
+                .published()
+                .await
+                .iter()
+                .any(|(subject, message)| subject.contains(needle) || message.contains(needle));
+            if found {
+                return since.elapsed();
+            }
+            assert!(
+                since.elapsed() < timeout,
+                "nothing mentioning {needle} was published within {} s",
+                timeout.as_secs()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 

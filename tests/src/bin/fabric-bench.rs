@@ -1,5 +1,5 @@
-//! `fabric-bench`: benchmarks B2 (fan-out), B3 (onboarding at scale) and B4 (organization size)
-//! of BENCHMARKS.md, each against a private local stack with the real SDK clients. Prints one
+//! `fabric-bench`: benchmarks B2 (fan-out), B3 (onboarding at scale), B4 (organization size)
+//! and the deployed path of BENCHMARKS.md, each against a private local stack with the real SDK clients. Prints one
 //! JSON object of figures (and writes it to `--out FILE`); `scripts/bench` runs them all and
 //! renders BENCHMARKS.md.
 //!
@@ -7,6 +7,7 @@
 //! fabric-bench b2 [--accounts 1000] [--regions 4] [--latency-ms 20] [--out FILE]
 //! fabric-bench b3 [--accounts 1000] [--regions 4] [--documents 10] [--out FILE]
 //! fabric-bench b4 [--accounts 10000] [--out FILE]
+//! fabric-bench deployed --binaries DIR [--accounts 20] [--regions 3] [--out FILE]
 //! ```
 
 #![allow(clippy::expect_used, clippy::panic, clippy::print_stdout)] // a benchmark's report
@@ -17,7 +18,7 @@ use fabric::model::{AccountOrOu, Concurrency, ErrorThreshold, OuId, Region, Targ
 use fabric::plan::PlanContext;
 use fabric::runs;
 use fabric_simulator::faults::FaultSettings;
-use fabric_tests::{LocalRuns, Organization, World, spec_over};
+use fabric_tests::{Deployed, LocalRuns, Organization, TEST_TIME_SCALE, World, spec_over};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -72,7 +73,7 @@ impl Args {
 
 fn usage(problem: &str) -> ! {
     eprintln!(
-        "fabric-bench: {problem}\nusage: fabric-bench b2|b3|b4 [--accounts N] [--regions N] [--latency-ms N] [--documents N] [--out FILE]"
+        "fabric-bench: {problem}\nusage: fabric-bench b2|b3|b4|deployed [--accounts N] [--regions N] [--latency-ms N] [--documents N] [--binaries DIR] [--out FILE]"
     );
     std::process::exit(2)
 }
@@ -98,6 +99,18 @@ async fn main() {
             .await
         }
         "b4" => organization_size(args.number("accounts", 10_000)).await,
+        "deployed" => {
+            let binaries = args
+                .options
+                .get("binaries")
+                .unwrap_or_else(|| usage("deployed needs --binaries DIR (the functions' release binaries)"));
+            Box::pin(deployed_path(
+                args.number("accounts", 20),
+                args.number("regions", 3),
+                std::path::PathBuf::from(binaries),
+            ))
+            .await
+        }
         "plan-child" => plan_child().await,
         other => usage(&format!("no benchmark {other:?}")),
     };
@@ -482,4 +495,91 @@ fn peak_rss_kib() -> Option<u64> {
         .lines()
         .find_map(|line| line.strip_prefix("VmHWM:"))
         .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// The deployed path: the template deployed with the functions' release binaries over an
+/// organization of `accounts` x `regions`, driven by its events and schedule; from each event
+/// put (or schedule fired) to its report published on the topic, and each function's cold
+/// start and peak RSS beside its configured memory.
+async fn deployed_path(accounts: usize, regions: usize, binaries: std::path::PathBuf) -> Value {
+    let world = Organization::of(accounts)
+        .regions(&REGIONS[..regions])
+        .onboarded()
+        .without_role(2)
+        .failing_instances(1)
+        .world()
+        .await;
+    let deploy_started = Instant::now();
+    let deployed = Deployed::with_binaries(world, binaries, &[]).await;
+    let deploy_seconds = deploy_started.elapsed().as_secs_f64();
+    let timeout = Duration::from_secs(300);
+
+    let newcomer = deployed.world.create_account("bench-newcomer").await;
+    let mut event: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            fabric_tests::workspace().join("tests/fixtures/events/org-create-account-result-succeeded.json"),
+        )
+        .expect("the fixture"),
+    )
+    .expect("JSON");
+    event["detail"]["serviceEventDetails"]["createAccountStatus"]["accountId"] = json!(newcomer.as_str());
+    let entry = json!([{
+        "Source": event["source"],
+        "DetailType": event["detail-type"],
+        "Detail": event["detail"].to_string(),
+        "EventBusName": "default",
+    }]);
+    let put = Instant::now();
+    deployed.put_events(&entry, None).await;
+    let onboarding = deployed
+        .published_containing(&format!("Account {newcomer} onboarded"), put, timeout)
+        .await;
+
+    let fired = Instant::now();
+    deployed.fire("patch-window").await;
+    let patch = deployed
+        .published_containing("Automation-RunPatchBaseline in", fired, timeout)
+        .await;
+    let executions = deployed.executions_of("RunStateMachine").await;
+    let view = deployed.finished(&executions[0], timeout).await;
+    let locations = view
+        .task_answers
+        .iter()
+        .find(|answer| answer.state == "StartRun")
+        .and_then(|answer| answer.output.as_ref()?["Payload"]["locations"].as_u64())
+        .unwrap_or_default();
+
+    let functions: BTreeMap<String, Value> = deployed
+        .function_stats()
+        .into_iter()
+        .map(|(function, stats)| {
+            let median_cold_start = {
+                let mut starts = stats.cold_start_ms.clone();
+                starts.sort_unstable();
+                starts.get(starts.len() / 2).copied()
+            };
+            (
+                function,
+                json!({
+                    "invocations": stats.invocations,
+                    "cold_starts": stats.cold_starts,
+                    "cold_start_ms_median": median_cold_start,
+                    "peak_rss_mib": stats.peak_rss_kib as f64 / 1024.0,
+                    "memory_mb": stats.memory_mb,
+                    "max_duration_ms": stats.max_duration_ms,
+                }),
+            )
+        })
+        .collect();
+    json!({
+        "accounts": accounts,
+        "regions": regions,
+        "time_scale": TEST_TIME_SCALE,
+        "deploy_seconds": deploy_seconds,
+        "onboarding_event_to_report_seconds": onboarding.as_secs_f64(),
+        "patch_window_to_report_seconds": patch.as_secs_f64(),
+        "patch_window_locations": locations,
+        "patch_window_execution": view.status,
+        "functions": functions,
+    })
 }
