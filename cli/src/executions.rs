@@ -42,7 +42,15 @@ pub(crate) async fn start_and_follow(
     if !follow.wait {
         return writeln!(out, "follow it with `fabric status {arn} --wait`").map_err(other);
     }
-    follow_to_end(config, &executions, &arn, follow.interval, follow.timeout, out).await
+    follow_to_end(
+        config,
+        &executions,
+        &arn,
+        follow.interval,
+        follow.timeout,
+        out,
+    )
+    .await
 }
 
 /// Follows the execution `arn` to its end, printing each state as it is entered, then how it
@@ -55,7 +63,15 @@ pub(crate) async fn follow_execution(
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     let sdk = fabric::aws::sdk_config().await;
-    follow_to_end(config, &Executions::from_sdk(&sdk), arn, interval, timeout, out).await
+    follow_to_end(
+        config,
+        &Executions::from_sdk(&sdk),
+        arn,
+        interval,
+        timeout,
+        out,
+    )
+    .await
 }
 
 async fn follow_to_end(

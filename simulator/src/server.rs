@@ -71,6 +71,9 @@ pub async fn serve(
     simulator
         .lambda
         .set_runtime_api(&format!("http://{address}"));
+    simulator
+        .delivery
+        .set_front_door(&format!("http://{address}"));
     let app = axum::Router::new().fallback(move |request: Request<Body>| {
         let simulator = Arc::clone(&simulator);
         async move { handle(&simulator, request).await }

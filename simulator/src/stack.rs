@@ -164,7 +164,8 @@ pub fn simulator(moto_url: &str, settings: Settings, faults: FaultSettings) -> A
     Simulator::new(Api::new(engine), Faults::new(faults))
 }
 
-/// Serves the simulator on `port` of loopback until the process ends.
+/// Serves the simulator on `port` of loopback until the process is told to stop (SIGTERM or
+/// SIGINT); then the local Lambda's sandboxes are stopped with it.
 pub async fn run_simulator(
     port: u16,
     moto_url: &str,
@@ -177,12 +178,24 @@ pub async fn run_simulator(
             what: format!("listen on 127.0.0.1:{port}"),
             source,
         })?;
-    serve(listener, simulator(moto_url, settings, faults))
-        .await
+    let simulator = simulator(moto_url, settings, faults);
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|source| StackError::Io {
-            what: "serve the simulator".to_owned(),
-            source,
-        })
+        what: "listen for SIGTERM".to_owned(),
+        source,
+    })?;
+    let served = tokio::select! {
+        served = serve(listener, Arc::clone(&simulator)) => served,
+        _ = terminate.recv() => Ok(()),
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    };
+    simulator.lambda().stop();
+    // Give the sandboxes' watchers a moment to kill their processes.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    served.map_err(|source| StackError::Io {
+        what: "serve the simulator".to_owned(),
+        source,
+    })
 }
 
 /// A whole stack for one test: moto on a free port, the simulator in this process on

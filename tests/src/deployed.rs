@@ -230,7 +230,12 @@ impl Deployed {
 
     /// Waits (at most `timeout`) until the topic publishes a message whose text contains
     /// `needle`: how long that took from `since`.
-    pub async fn published_containing(&self, needle: &str, since: Instant, timeout: Duration) -> Duration {
+    pub async fn published_containing(
+        &self,
+        needle: &str,
+        since: Instant,
+        timeout: Duration,
+    ) -> Duration {
         loop {
             let found = self
                 .published()

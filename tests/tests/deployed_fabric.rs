@@ -431,15 +431,201 @@ async fn moto_interpreter_canary_its_lambda_calls_reach_the_front_door() {
         if described.status().as_str() != "RUNNING" {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "the canary execution ends");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the canary execution ends"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let invokes = stack.stack.simulator().faults().stats().forwarded.get("lambda.Invoke").copied();
+    let invokes = stack
+        .stack
+        .simulator()
+        .faults()
+        .stats()
+        .forwarded
+        .get("lambda.Invoke")
+        .copied();
     assert_eq!(
         invokes,
         Some(1),
         "moto's Step Functions interpreter no longer sends its Lambda calls to localhost:$MOTO_PORT \
          (the front door): the pinned moto (local-stack/requirements.txt) changed how it reaches \
          services; the local deployment cannot run its Lambda tasks until the stack adapts"
+    );
+}
+
+/// The messages on the deployment's queue `logical_id`, with their attributes.
+async fn queued(
+    deployed: &Deployed,
+    logical_id: &str,
+) -> Vec<(Value, std::collections::HashMap<String, String>)> {
+    let sdk = fabric_tests::central_config(deployed.world.org.stack.endpoint(), "us-east-1").await;
+    let received = aws_sdk_sqs::Client::new(&sdk)
+        .receive_message()
+        .queue_url(&deployed.deployment.queues[logical_id])
+        .max_number_of_messages(10)
+        .message_attribute_names("All")
+        .send()
+        .await
+        .expect("ReceiveMessage answers");
+    received
+        .messages()
+        .iter()
+        .map(|message| {
+            let attributes = message
+                .message_attributes()
+                .map(|attributes| {
+                    attributes
+                        .iter()
+                        .map(|(name, value)| {
+                            (
+                                name.clone(),
+                                value.string_value().unwrap_or_default().to_owned(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            (
+                serde_json::from_str(message.body().unwrap_or_default()).unwrap_or_default(),
+                attributes,
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_a_rule_target_is_throttled_then_delivery_retries_and_a_refused_event_is_dead_lettered()
+ {
+    let world = Organization::of(2).onboarded().world().await;
+    let deployed = Deployed::on(world, &[]).await;
+    let member = deployed.world.org.seed.accounts[0].clone();
+    let bus = deployed.deployment.outputs["AlarmEventBusArn"]
+        .as_str()
+        .expect("the bus")
+        .to_owned();
+    let alarm = |name: &str| {
+        let mut event = fixture("cloudwatch-alarm-metric-alarm.json");
+        event["resources"] = json!([format!(
+            "arn:aws:cloudwatch:us-west-2:{}:alarm:{name}",
+            member.id
+        )]);
+        event["detail"]["alarmName"] = json!(name);
+        entry(&event, &bus)
+    };
+    let refuse = |code: &str, times: Option<u64>| FaultSettings {
+        errors: vec![ScriptedError {
+            operation: "AWSStepFunctions.StartExecution".to_owned(),
+            matching: None,
+            code: code.to_owned(),
+            message: format!("injected {code}"),
+            status: 400,
+            times,
+        }],
+        ..FaultSettings::default()
+    };
+
+    deployed
+        .world
+        .faults(refuse("ThrottlingException", Some(2)));
+    deployed
+        .put_events(
+            &json!([alarm("ServerCpuTooHigh")]),
+            Some((&member.id, "us-west-2")),
+        )
+        .await;
+    deployed
+        .wait_for_executions("RunStateMachine", 1, Duration::from_secs(30))
+        .await;
+    let run_machine = deployed.state_machine("RunStateMachine");
+    let stats = deployed.world.org.stack.simulator().delivery().stats();
+    assert_eq!(
+        stats.retried.get(&run_machine),
+        Some(&2),
+        "two throttled attempts retried: {stats:?}"
+    );
+    assert_eq!(stats.delivered.get(&run_machine), Some(&1));
+
+    deployed
+        .world
+        .faults(refuse("StateMachineDoesNotExist", None));
+    deployed
+        .put_events(
+            &json!([alarm("ServerCpuTooHigh")]),
+            Some((&member.id, "us-west-2")),
+        )
+        .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let letters = loop {
+        let letters = queued(&deployed, "AlarmEventsDeadLetterQueue").await;
+        if !letters.is_empty() || std::time::Instant::now() > deadline {
+            break letters;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let (event, attributes) = letters
+        .first()
+        .expect("the refused event was dead-lettered");
+    assert_eq!(
+        event["account"],
+        json!(member.id),
+        "the event as delivered, sender's account kept"
+    );
+    assert_eq!(attributes["ERROR_CODE"], "StateMachineDoesNotExist");
+    assert_eq!(attributes["TARGET_ARN"], run_machine);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_every_attempt_of_an_asynchronous_invocation_fails_then_the_event_is_dead_lettered() {
+    let world = Organization::of(1).onboarded().world().await;
+    let deployed = Deployed::on(world, &[]).await;
+    let function = deployed.function("AccountEventsFunction");
+    deployed
+        .world
+        .org
+        .stack
+        .simulator()
+        .lambda()
+        .inject(&FunctionFaults {
+            function,
+            crash: 10,
+        })
+        .expect("the function is deployed");
+    let newcomer = deployed.world.create_account("dead-lettered").await;
+    let mut event = fixture("org-create-account-result-succeeded.json");
+    event["detail"]["serviceEventDetails"]["createAccountStatus"]["accountId"] =
+        json!(newcomer.as_str());
+
+    deployed
+        .put_events(&json!([entry(&event, "default")]), None)
+        .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let letters = loop {
+        let letters = queued(&deployed, "AccountEventsDeadLetterQueue").await;
+        if !letters.is_empty() || std::time::Instant::now() > deadline {
+            break letters;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let (dead, attributes) = letters.first().expect("the event was dead-lettered");
+    assert_eq!(
+        dead["detail"]["serviceEventDetails"]["createAccountStatus"]["accountId"],
+        json!(newcomer.as_str())
+    );
+    assert!(
+        attributes["ErrorMessage"].contains("Runtime.ExitError"),
+        "{attributes:?}"
+    );
+    let stats = &deployed.function_stats()["AccountEventsFunction"];
+    assert_eq!(
+        (stats.crashes, stats.dead_lettered),
+        (3, 1),
+        "one attempt and Lambda's two retries: {stats:?}"
+    );
+    assert!(
+        deployed
+            .executions_of("OnboardingStateMachine")
+            .await
+            .is_empty()
     );
 }

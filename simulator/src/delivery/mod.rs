@@ -70,6 +70,9 @@ pub struct DeliveryStats {
 #[derive(Debug)]
 pub struct Delivery {
     moto: Moto,
+    /// The stack's own endpoint: targets are called through it, as EventBridge calls them
+    /// through the services' endpoints (so injected faults reach deliveries too).
+    front_door: Mutex<Option<Moto>>,
     lambda: Arc<Lambda>,
     routes: Mutex<Option<Arc<Routes>>>,
     pollers: Mutex<Vec<tokio::task::JoinHandle<()>>>,
@@ -82,6 +85,7 @@ impl Delivery {
     pub fn new(moto: Moto, lambda: Arc<Lambda>) -> Arc<Self> {
         Arc::new(Self {
             moto,
+            front_door: Mutex::new(None),
             lambda,
             routes: Mutex::new(None),
             pollers: Mutex::new(Vec::new()),
@@ -106,6 +110,18 @@ impl Delivery {
                 async move { delivery.poll(&routes, &rule).await },
             ));
         }
+    }
+
+    /// Calls targets through the stack's endpoint at `base_url` once it listens.
+    pub fn set_front_door(&self, base_url: &str) {
+        *lock(&self.front_door) = Some(Moto::new(base_url));
+    }
+
+    /// The client targets are called through: the front door once it listens.
+    fn targets_client(&self) -> Moto {
+        lock(&self.front_door)
+            .clone()
+            .unwrap_or_else(|| self.moto.clone())
     }
 
     /// What was delivered so far.

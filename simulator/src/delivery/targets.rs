@@ -241,7 +241,7 @@ impl Delivery {
                     "input": input,
                 });
                 match self
-                    .moto
+                    .targets_client()
                     .json_call_as(
                         account,
                         region,

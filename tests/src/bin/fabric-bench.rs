@@ -100,10 +100,9 @@ async fn main() {
         }
         "b4" => organization_size(args.number("accounts", 10_000)).await,
         "deployed" => {
-            let binaries = args
-                .options
-                .get("binaries")
-                .unwrap_or_else(|| usage("deployed needs --binaries DIR (the functions' release binaries)"));
+            let binaries = args.options.get("binaries").unwrap_or_else(|| {
+                usage("deployed needs --binaries DIR (the functions' release binaries)")
+            });
             Box::pin(deployed_path(
                 args.number("accounts", 20),
                 args.number("regions", 3),
@@ -517,12 +516,14 @@ async fn deployed_path(accounts: usize, regions: usize, binaries: std::path::Pat
     let newcomer = deployed.world.create_account("bench-newcomer").await;
     let mut event: Value = serde_json::from_str(
         &std::fs::read_to_string(
-            fabric_tests::workspace().join("tests/fixtures/events/org-create-account-result-succeeded.json"),
+            fabric_tests::workspace()
+                .join("tests/fixtures/events/org-create-account-result-succeeded.json"),
         )
         .expect("the fixture"),
     )
     .expect("JSON");
-    event["detail"]["serviceEventDetails"]["createAccountStatus"]["accountId"] = json!(newcomer.as_str());
+    event["detail"]["serviceEventDetails"]["createAccountStatus"]["accountId"] =
+        json!(newcomer.as_str());
     let entry = json!([{
         "Source": event["source"],
         "DetailType": event["detail-type"],
