@@ -27,16 +27,31 @@ pub(crate) fn read_deployment(workspace: &Path) -> Option<Deployment> {
     serde_json::from_str(&text).ok()
 }
 
-/// What `fabric local deploy` was asked.
-#[derive(Debug)]
+/// What `fabric local deploy` is asked.
+#[derive(Debug, clap::Args)]
 pub(crate) struct DeployOptions {
-    pub(crate) template: PathBuf,
-    pub(crate) config: PathBuf,
-    pub(crate) binaries: PathBuf,
-    pub(crate) time_scale: f64,
-    pub(crate) parameters: Vec<String>,
-    pub(crate) function_timeouts: Vec<String>,
-    pub(crate) max_concurrency: usize,
+    /// The template.
+    #[arg(long, default_value = "infra/template.yaml")]
+    template: PathBuf,
+    /// The config the functions read (the config layer's fabric.yaml); the template's
+    /// parameters that must agree with it are taken from it.
+    #[arg(long, env = "FABRIC_CONFIG", default_value = "fabric.yaml")]
+    config: PathBuf,
+    /// The folder of the functions' host binaries (default: cargo's debug output).
+    #[arg(long)]
+    pub(crate) binaries: Option<PathBuf>,
+    /// Divide Wait states and retry intervals by this (30: a 30 s poll takes 1 s).
+    #[arg(long, default_value_t = 30.0)]
+    time_scale: f64,
+    /// A template parameter, `KEY=VALUE` (repeatable).
+    #[arg(long = "parameter")]
+    parameters: Vec<String>,
+    /// A function's timeout in place of the template's, `LOGICAL_ID=SECONDS` (repeatable).
+    #[arg(long = "function-timeout")]
+    function_timeouts: Vec<String>,
+    /// How many sandboxes each function may run at once.
+    #[arg(long, default_value_t = 4)]
+    max_concurrency: usize,
 }
 
 fn pairs(values: &[String], what: &str) -> Result<BTreeMap<String, String>, Failure> {
@@ -55,6 +70,7 @@ pub(crate) fn deploy(
     workspace: &Path,
     endpoint: &str,
     options: &DeployOptions,
+    binaries: &Path,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     let config = Config::load(&options.config)?;
@@ -100,7 +116,7 @@ pub(crate) fn deploy(
             region,
             parameters,
             config: absolute(&options.config)?,
-            binaries: absolute(&options.binaries)?,
+            binaries: absolute(binaries)?,
             logs,
             endpoint: endpoint.to_owned(),
             time_scale: options.time_scale,

@@ -14,18 +14,6 @@ fn other(what: impl std::fmt::Display) -> Failure {
     Failure::Other(what.to_string())
 }
 
-/// The run id an execution's `StartRun` task answered, if it got that far.
-fn run_id(view: &ExecutionView) -> Option<String> {
-    view.task_answers
-        .iter()
-        .filter(|answer| answer.state == "StartRun")
-        .find_map(|answer| {
-            answer.output.as_ref()?["Payload"]["run_id"]
-                .as_str()
-                .map(str::to_owned)
-        })
-}
-
 /// Starts `input` on `state_machine` and, with `--wait`, follows it to its end.
 pub(crate) async fn start_and_follow(
     config: &Config,
@@ -116,7 +104,7 @@ async fn finish(
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     describe(view, out).map_err(other)?;
-    if let Some(run_id) = run_id(view) {
+    if let Some(run_id) = view.run_id() {
         print_run_report(config, &run_id, out).await?;
     }
     if view.status == "SUCCEEDED" {
@@ -139,7 +127,7 @@ pub(crate) fn describe(view: &ExecutionView, out: &mut impl Write) -> std::io::R
     if let Some((state, error, cause)) = &view.failed_state {
         writeln!(out, "  failed step: {state}: {error}: {cause}")?;
     }
-    if let Some(run_id) = run_id(view) {
+    if let Some(run_id) = view.run_id() {
         writeln!(out, "  run: {run_id}")?;
     }
     Ok(())
@@ -150,5 +138,5 @@ pub(crate) async fn status(arn: &str, out: &mut impl Write) -> Result<Option<Str
     let sdk = fabric::aws::sdk_config().await;
     let view = Executions::from_sdk(&sdk).view(arn).await?;
     describe(&view, out).map_err(other)?;
-    Ok(run_id(&view))
+    Ok(view.run_id())
 }

@@ -41,30 +41,7 @@ pub(crate) enum LocalCommand {
     /// Deploy infra/template.yaml on the running stack: its queues, topic, bucket, buses,
     /// rules and state machines in moto, its functions as their host binaries (built by cargo)
     /// in the local Lambda, its rules' and schedules' targets in the local delivery.
-    Deploy {
-        /// The template.
-        #[arg(long, default_value = "infra/template.yaml")]
-        template: PathBuf,
-        /// The config the functions read (the config layer's fabric.yaml); the template's
-        /// parameters that must agree with it are taken from it.
-        #[arg(long, env = "FABRIC_CONFIG", default_value = "fabric.yaml")]
-        config: PathBuf,
-        /// The folder of the functions' host binaries (default: cargo's debug output).
-        #[arg(long)]
-        binaries: Option<PathBuf>,
-        /// Divide Wait states and retry intervals by this (30: a 30 s poll takes 1 s).
-        #[arg(long, default_value_t = 30.0)]
-        time_scale: f64,
-        /// A template parameter, KEY=VALUE (repeatable).
-        #[arg(long = "parameter")]
-        parameters: Vec<String>,
-        /// A function's timeout in place of the template's, `LOGICAL_ID=SECONDS` (repeatable).
-        #[arg(long = "function-timeout")]
-        function_timeouts: Vec<String>,
-        /// How many sandboxes each function may run at once.
-        #[arg(long, default_value_t = 4)]
-        max_concurrency: usize,
-    },
+    Deploy(crate::deployment::DeployOptions),
     /// Fire a schedule of the deployment now (NAME or the stack's NAME, e.g. `patch-window`),
     /// with `<aws.scheduler.scheduled-time>` filled in.
     Fire {
@@ -145,36 +122,18 @@ pub(crate) fn run(command: LocalCommand, out: &mut impl Write) -> Result<(), Fai
     match command {
         LocalCommand::Up { port, moto_port } => up(&workspace, port, moto_port, out),
         LocalCommand::Down => down(&workspace, out),
-        LocalCommand::Env => match read_state(&workspace) {
-            Some(state) if alive(state.simulator_pid) => {
-                write!(out, "{}", environment(&workspace, &state)).map_err(other)
-            }
-            _ => Err(other(
-                "the local stack is not running: start it with `fabric local up`",
-            )),
-        },
-        LocalCommand::Seed { args } => seed(&workspace, &args, out),
-        LocalCommand::Deploy {
-            template,
-            config,
-            binaries,
-            time_scale,
-            parameters,
-            function_timeouts,
-            max_concurrency,
-        } => {
+        LocalCommand::Env => {
             let state = running(&workspace)?;
-            let binaries = binaries.unwrap_or_else(|| cargo_debug_dir(&workspace));
-            let options = crate::deployment::DeployOptions {
-                template,
-                config,
-                binaries,
-                time_scale,
-                parameters,
-                function_timeouts,
-                max_concurrency,
-            };
-            crate::deployment::deploy(&workspace, &state.endpoint, &options, out)
+            write!(out, "{}", environment(&workspace, &state)).map_err(other)
+        }
+        LocalCommand::Seed { args } => seed(&workspace, &args, out),
+        LocalCommand::Deploy(options) => {
+            let state = running(&workspace)?;
+            let binaries = options
+                .binaries
+                .clone()
+                .unwrap_or_else(|| cargo_debug_dir(&workspace));
+            crate::deployment::deploy(&workspace, &state.endpoint, &options, &binaries, out)
         }
         LocalCommand::Fire { name } => {
             let state = running(&workspace)?;

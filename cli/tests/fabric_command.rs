@@ -191,3 +191,22 @@ fn when_the_usage_is_wrong_then_it_exits_2() {
     assert_eq!(fabric(&["no-such-command"], None).status.code(), Some(2));
     assert_eq!(fabric(&["--help"], None).status.code(), Some(0));
 }
+
+#[test]
+fn when_a_run_has_no_deployed_state_machine_then_it_exits_2_naming_the_ways_to_run_it() {
+    let output = Command::new(env!("CARGO_BIN_EXE_fabric"))
+        .current_dir(repo())
+        .args([
+            "run",
+            "patch-baseline",
+            "--config",
+            "config/fabric.example.yaml",
+        ])
+        .env_remove("FABRIC_RUN_STATE_MACHINE_ARN")
+        .output()
+        .expect("fabric runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = stderr(&output);
+    assert!(stderr.contains("--state-machine"), "{stderr}");
+    assert!(stderr.contains("--in-process"), "{stderr}");
+}

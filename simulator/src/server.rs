@@ -128,6 +128,7 @@ async fn handle(simulator: &Simulator, request: Request<Body>) -> Response<Body>
                 crate::delivery::foreign_bus(&body, &caller.account, &caller.region)
             {
                 simulator.faults.count_forwarded("AWSEvents.PutEvents");
+                let _forwarding = simulator.delivery.foreign_put().await;
                 let mut headers = parts.headers.clone();
                 crate::delivery::put_as_bus_owner(&mut headers, &account, &caller.region, &region);
                 let answer = forward(simulator, parts.method, parts.uri, headers, body).await;

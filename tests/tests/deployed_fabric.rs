@@ -333,16 +333,9 @@ async fn when_publish_report_always_fails_then_the_undelivered_reports_queue_kee
         view.error.as_ref().map(|(error, _)| error.as_str()),
         Some("Fabric.PublishFailed")
     );
-    let sdk = fabric_tests::central_config(deployed.world.org.stack.endpoint(), "us-east-1").await;
-    let kept = aws_sdk_sqs::Client::new(&sdk)
-        .receive_message()
-        .queue_url(&deployed.deployment.queues["UndeliveredReportsQueue"])
-        .send()
-        .await
-        .expect("ReceiveMessage answers");
-    let body: Value =
-        serde_json::from_str(kept.messages()[0].body().unwrap_or_default()).expect("JSON");
-    assert_eq!(body["run"]["run_id"], json!(run_id(&view)));
+    let kept = queued(&deployed, "UndeliveredReportsQueue", Duration::from_secs(5)).await;
+    let (state, _) = kept.first().expect("the workflow's state was kept");
+    assert_eq!(state["run"]["run_id"], json!(run_id(&view)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -454,44 +447,48 @@ async fn moto_interpreter_canary_its_lambda_calls_reach_the_front_door() {
     );
 }
 
-/// The messages on the deployment's queue `logical_id`, with their attributes.
+/// The messages on the deployment's queue `logical_id`, with their attributes, once there are
+/// any (at most `timeout`; none after it).
 async fn queued(
     deployed: &Deployed,
     logical_id: &str,
+    timeout: Duration,
 ) -> Vec<(Value, std::collections::HashMap<String, String>)> {
     let sdk = fabric_tests::central_config(deployed.world.org.stack.endpoint(), "us-east-1").await;
-    let received = aws_sdk_sqs::Client::new(&sdk)
-        .receive_message()
-        .queue_url(&deployed.deployment.queues[logical_id])
-        .max_number_of_messages(10)
-        .message_attribute_names("All")
-        .send()
-        .await
-        .expect("ReceiveMessage answers");
-    received
-        .messages()
-        .iter()
-        .map(|message| {
-            let attributes = message
-                .message_attributes()
-                .map(|attributes| {
-                    attributes
-                        .iter()
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(&deployed.deployment.queues[logical_id])
+            .max_number_of_messages(10)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .expect("ReceiveMessage answers");
+        if !received.messages().is_empty() || std::time::Instant::now() > deadline {
+            return received
+                .messages()
+                .iter()
+                .map(|message| {
+                    let attributes = message
+                        .message_attributes()
+                        .into_iter()
+                        .flatten()
                         .map(|(name, value)| {
                             (
                                 name.clone(),
                                 value.string_value().unwrap_or_default().to_owned(),
                             )
                         })
-                        .collect()
+                        .collect();
+                    let body = serde_json::from_str(message.body().unwrap_or_default());
+                    (body.unwrap_or_default(), attributes)
                 })
-                .unwrap_or_default();
-            (
-                serde_json::from_str(message.body().unwrap_or_default()).unwrap_or_default(),
-                attributes,
-            )
-        })
-        .collect()
+                .collect();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -555,14 +552,12 @@ async fn when_a_rule_target_is_throttled_then_delivery_retries_and_a_refused_eve
             Some((&member.id, "us-west-2")),
         )
         .await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let letters = loop {
-        let letters = queued(&deployed, "AlarmEventsDeadLetterQueue").await;
-        if !letters.is_empty() || std::time::Instant::now() > deadline {
-            break letters;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let letters = queued(
+        &deployed,
+        "AlarmEventsDeadLetterQueue",
+        Duration::from_secs(30),
+    )
+    .await;
     let (event, attributes) = letters
         .first()
         .expect("the refused event was dead-lettered");
@@ -599,14 +594,12 @@ async fn when_every_attempt_of_an_asynchronous_invocation_fails_then_the_event_i
     deployed
         .put_events(&json!([entry(&event, "default")]), None)
         .await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let letters = loop {
-        let letters = queued(&deployed, "AccountEventsDeadLetterQueue").await;
-        if !letters.is_empty() || std::time::Instant::now() > deadline {
-            break letters;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    let letters = queued(
+        &deployed,
+        "AccountEventsDeadLetterQueue",
+        Duration::from_secs(60),
+    )
+    .await;
     let (dead, attributes) = letters.first().expect("the event was dead-lettered");
     assert_eq!(
         dead["detail"]["serviceEventDetails"]["createAccountStatus"]["accountId"],

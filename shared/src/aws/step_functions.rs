@@ -74,6 +74,20 @@ pub struct ExecutionView {
     pub task_answers: Vec<TaskAnswer>,
 }
 
+impl ExecutionView {
+    /// The run id the run state machine's `StartRun` task answered, if it got that far.
+    pub fn run_id(&self) -> Option<String> {
+        self.task_answers
+            .iter()
+            .filter(|answer| answer.state == "StartRun")
+            .find_map(|answer| {
+                answer.output.as_ref()?["Payload"]["run_id"]
+                    .as_str()
+                    .map(str::to_owned)
+            })
+    }
+}
+
 /// A task state's answer in an execution's history.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TaskAnswer {

@@ -77,6 +77,10 @@ pub struct Delivery {
     routes: Mutex<Option<Arc<Routes>>>,
     pollers: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     senders: Mutex<HashMap<String, (String, String)>>,
+    /// Held (written) while a put on another account's bus is forwarded and its senders
+    /// remembered; read before a tapped event's sender is looked up, so no event is delivered
+    /// before its sender is known.
+    foreign_puts: tokio::sync::RwLock<()>,
     stats: Mutex<DeliveryStats>,
 }
 
@@ -90,6 +94,7 @@ impl Delivery {
             routes: Mutex::new(None),
             pollers: Mutex::new(Vec::new()),
             senders: Mutex::new(HashMap::new()),
+            foreign_puts: tokio::sync::RwLock::new(()),
             stats: Mutex::new(DeliveryStats::default()),
         })
     }
@@ -129,6 +134,12 @@ impl Delivery {
         lock(&self.stats).clone()
     }
 
+    /// Held while a put on another account's bus is forwarded, until its senders are
+    /// remembered.
+    pub async fn foreign_put(&self) -> tokio::sync::RwLockWriteGuard<'_, ()> {
+        self.foreign_puts.write().await
+    }
+
     /// Remembers who sent the events moto gave these ids (a put on another account's bus).
     pub fn remember_senders(&self, event_ids: &[String], account: &str, region: &str) {
         let mut senders = lock(&self.senders);
@@ -154,11 +165,15 @@ impl Delivery {
                     continue;
                 }
             };
+            let _senders_known = self.foreign_puts.read().await;
             for message in messages {
                 let mut event: Value = message["Body"]
                     .as_str()
                     .and_then(|body| serde_json::from_str(body).ok())
                     .unwrap_or(Value::Null);
+                if let Some(fields) = event.as_object_mut() {
+                    fields.remove("ingestion-time");
+                }
                 if let Some(id) = event["id"].as_str() {
                     if let Some((account, region)) = lock(&self.senders).remove(id) {
                         event["account"] = json!(account);

@@ -307,7 +307,15 @@ impl<'a> Maker<'a> {
                 &json!({
                     "Rule": rule.name,
                     "EventBusName": bus,
-                    "Targets": [{ "Id": TAP_TARGET_ID, "Arn": self.queue_arn(&tap) }],
+                    // The whole event: moto's default input leaves out `account`.
+                    "Targets": [{
+                        "Id": TAP_TARGET_ID,
+                        "Arn": self.queue_arn(&tap),
+                        "InputTransformer": {
+                            "InputPathsMap": {},
+                            "InputTemplate": "<aws.events.event.json>",
+                        },
+                    }],
                 }),
             )
             .await?;
