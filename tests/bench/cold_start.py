@@ -40,7 +40,7 @@ for both are in FUNCTIONS below). None returns an error: an /error or /init/erro
 | publish-report  | {onboarding: {input, shares, role}} (an onboarding report) | s3:PutObject (the report), sns:Publish (its summary) |
 | reconcile       | a scheduled event (ignored by the function)               | organizations:ListRoots + the whole organization walked, ssm:ListDocuments + DescribeDocumentPermission per document and Region, cloudformation:ListStackInstances; in sync, nothing changed |
 
-"A finished run" is one the caller made before (tests/bench/b1 runs `fabric run patch-scan-web
+"A finished run" is one the caller made before (tests/bench/b1 runs `fabric run patch-scan-web --in-process
 --wait`): --run-id, or the only run state in the config's report bucket.
 
 Usage (what tests/bench/b1 does; the venv's python has boto3 and PyYAML):
@@ -254,7 +254,7 @@ class Stack:
         if not runs:
             sys.exit(
                 "cold_start: no run in the report bucket for track-run and collect-results: make one first "
-                "(fabric run patch-scan-web --wait) or give --run-id"
+                "(fabric run patch-scan-web --wait --in-process) or give --run-id"
             )
         return max(runs)[1]
 

@@ -622,3 +622,49 @@ async fn when_every_attempt_of_an_asynchronous_invocation_fails_then_the_event_i
             .is_empty()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_reconcile_schedule_fires_then_the_function_repairs_a_missing_share() {
+    let world = Organization::of(2)
+        .onboarded()
+        .without_shares(1)
+        .world()
+        .await;
+    let deployed = Deployed::on(world, &[]).await;
+    let unshared = deployed
+        .world
+        .org
+        .seed
+        .accounts
+        .iter()
+        .find(|account| !account.shared)
+        .expect("an account without shares")
+        .id
+        .clone();
+
+    let fired = deployed.fire("reconcile").await;
+    assert!(
+        matches!(
+            fired.delivered,
+            fabric_simulator::delivery::Delivered::Invocation(_)
+        ),
+        "the schedule invoked the reconcile function asynchronously: {fired:?}"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let sharing = deployed.world.sharing().await;
+        if sharing
+            .values()
+            .all(|accounts| accounts.contains(&unshared))
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{unshared} still lacks shares: {sharing:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let stats = &deployed.function_stats()["ReconcileFunction"];
+    assert_eq!((stats.invocations, stats.errors), (1, 0), "{stats:?}");
+}
