@@ -1,5 +1,6 @@
-//! `fabric local`: the local AWS stack (moto server behind the SSM Automation simulator, one
-//! endpoint) started in the background, stopped, seeded, and described.
+//! `fabric local`: the local AWS stack (moto server behind the simulator's front door, one
+//! endpoint) started in the background, stopped, seeded and described; the template deployed
+//! on it, its schedules fired and its topic read (`deployment`).
 
 use crate::Failure;
 use clap::Subcommand;

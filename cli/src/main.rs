@@ -139,7 +139,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// The local AWS stack: moto and the SSM Automation simulator behind one endpoint.
+    /// The local AWS stack (moto and the simulator behind one endpoint), and the fabric
+    /// deployed on it.
     #[command(subcommand)]
     Local(local::LocalCommand),
 }

@@ -1,12 +1,21 @@
-//! The local stack's SSM Automation simulator: moto has no Automation API, so this serves
-//! `StartAutomationExecution`, `GetAutomationExecution`, `DescribeAutomationExecutions`,
-//! `DescribeAutomationStepExecutions`, `StopAutomationExecution` and the execution preview
-//! over AWS JSON 1.1, modelling SSM's multi-account, multi-Region semantics, and forwards every
-//! other call to moto, so that one endpoint serves the whole stack.
+//! The local stack's front door: one endpoint in front of moto that serves what moto lacks, by
+//! the service each part emulates:
+//! - `ssm`: SSM Automation (`StartAutomationExecution`, `GetAutomationExecution`,
+//!   `DescribeAutomationExecutions`, `DescribeAutomationStepExecutions`,
+//!   `StopAutomationExecution` and the execution preview over AWS JSON 1.1), modelling SSM's
+//!   multi-account, multi-Region semantics; `account`: the Account API's `ListRegions`;
+//! - `lambda`: Lambda's Invoke API and Runtime API, running a deployment's functions as their
+//!   host binaries;
+//! - `delivery`: EventBridge's delivery to Lambda and Step Functions targets, and Scheduler's
+//!   schedules fired on demand;
+//! - `template` and `deployment`: `infra/template.yaml` resolved and made real on the stack.
 //!
-//! It is a test double: where SSM's exact behaviour or wording is not documented, the
-//! simulator's choice is written down where it is made (`engine`). It shares no code with the
-//! fabric it judges: SSM's rate-control strings (`rate_control`), statuses (`status`) and
+//! Every other call is forwarded to moto (`server`, `moto`), so one endpoint serves the whole
+//! stack; `faults` injects errors, latency and throttling, and counts calls.
+//!
+//! It is a test double: where AWS's exact behaviour or wording is not documented, the
+//! simulator's choice is written down where it is made. It shares no code with the fabric it
+//! judges: SSM's rate-control strings (`ssm::rate_control`), statuses (`ssm::status`) and
 //! defaults are read here from the API reference, independently.
 #![deny(missing_docs)]
 
