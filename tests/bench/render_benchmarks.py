@@ -159,7 +159,7 @@ def deployed_section(deployed):
         f"`infra/template.yaml` deployed on the local stack (`fabric local deploy`) with the functions' release host "
         f"binaries, over {deployed['accounts']} accounts x {deployed['regions']} Regions, at time scale "
         f"{number(deployed['time_scale'], 0)} (Wait states and retry intervals divided by it: the run state machine's "
-        "30 s polls take 1 s). Each latency runs from the `put-events` call (or the schedule firing) to the report's "
+        "30 s polls take 1 s). Measured by `scripts/bench deployed`. Each latency runs from the `put-events` call (or the schedule firing) to the report's "
         "message on the topic, through EventBridge delivery, Lambda, moto's Step Functions interpreter and the "
         "simulated SSM.",
         "",
