@@ -145,7 +145,13 @@ fn shown(account_id: Option<&fabric::model::AccountId>) -> String {
 
 fn run_source(run: &RunSource) -> String {
     match run {
-        RunSource::Profile(profile) => format!("run profile {profile}"),
+        RunSource::Profile { name, parameters } if parameters.is_empty() => {
+            format!("run profile {name}")
+        }
+        RunSource::Profile { name, parameters } => format!(
+            "run profile {name} with {}",
+            parameters.keys().cloned().collect::<Vec<_>>().join(", ")
+        ),
         RunSource::Spec(spec) => format!("{} (inline spec)", spec.document),
     }
 }

@@ -102,6 +102,16 @@ pub enum Error {
         hint: Option<String>,
     },
 
+    /// A run input asks for more than the config grants (an inline spec, another role, a
+    /// parameter no profile declares overridable): refused before any call.
+    #[error("refused: {what}: {rule}")]
+    NotPermitted {
+        /// The field of the input.
+        what: String,
+        /// The rule it breaks, and where the config says so.
+        rule: String,
+    },
+
     /// A run cannot be carried out as asked: the request is valid, but what it resolves to is
     /// not (a target location without Regions, SSM refusing a preview).
     #[error("cannot run: {problem}")]
@@ -173,6 +183,7 @@ impl Error {
             Self::Aws { .. } => "Fabric.Aws",
             Self::NotFound { .. } => "Fabric.NotFound",
             Self::Unrunnable { .. } => "Fabric.Unrunnable",
+            Self::NotPermitted { .. } => "Fabric.NotPermitted",
             Self::NotOnboardable { .. } => "Fabric.NotOnboardable",
             Self::CorruptState { .. } => "Fabric.CorruptState",
             Self::Internal { .. } => "Fabric.Internal",
@@ -203,6 +214,7 @@ impl Error {
             // The caller named a profile, run or call that is not there.
             | Self::NotFound { .. }
             | Self::Unrunnable { .. }
+            | Self::NotPermitted { .. }
             | Self::NotOnboardable { .. } => true,
             Self::Aws { .. } | Self::CorruptState { .. } | Self::Internal { .. } => false,
         }

@@ -204,7 +204,7 @@ async fn when_an_alarm_goes_off_in_a_member_account_then_only_that_location_is_r
     let instance = member.instances["us-west-2"][0].clone();
     let mut event = fixture("cloudwatch-alarm-metric-alarm.json");
     event["resources"] = json!([format!(
-        "arn:aws:cloudwatch:us-west-2:{}:alarm:ServerCpuTooHigh",
+        "arn:aws:cloudwatch:us-west-2:{}:alarm:fabric-ServerCpuTooHigh",
         member.id
     )]);
     for metric in event["detail"]["configuration"]["metrics"]
@@ -527,7 +527,7 @@ async fn when_a_rule_target_is_throttled_then_delivery_retries_and_a_refused_eve
         .faults(refuse("ThrottlingException", Some(2)));
     deployed
         .put_events(
-            &json!([alarm("ServerCpuTooHigh")]),
+            &json!([alarm("fabric-ServerCpuTooHigh")]),
             Some((&member.id, "us-west-2")),
         )
         .await;
@@ -548,7 +548,7 @@ async fn when_a_rule_target_is_throttled_then_delivery_retries_and_a_refused_eve
         .faults(refuse("StateMachineDoesNotExist", None));
     deployed
         .put_events(
-            &json!([alarm("ServerCpuTooHigh")]),
+            &json!([alarm("fabric-ServerCpuTooHigh")]),
             Some((&member.id, "us-west-2")),
         )
         .await;

@@ -143,10 +143,12 @@ async fn when_an_alarm_fires_then_its_runbook_runs_for_that_instance_in_its_acco
         .await;
     assert_eq!(outcome.end, End::Succeeded("RunReported"));
     let run_id = outcome.run_id().expect("the alarm asks for a run");
-    let key = TriggerEvent::from_value(&event)
-        .expect("an alarm")
-        .idempotency_key;
-    assert_eq!(run_id, key.as_str(), "the run is named by the alarm's key");
+    let trigger = TriggerEvent::from_value(&event).expect("an alarm");
+    assert_eq!(
+        run_id,
+        fabric::runs::run_id_for(&trigger, &world.config),
+        "the run is named by the alarm, its location and its window"
+    );
     let (state, report) = local.load(run_id).await;
     assert_eq!(
         state.plan.request.profile.as_deref(),

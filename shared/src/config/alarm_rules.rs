@@ -1,5 +1,8 @@
 //! Alarm rules: which alarms start which run profile, and how the alarm's dimensions (such as
-//! `InstanceId`) become the run's target and parameters.
+//! `InstanceId`) become the run's target and parameters; and the policy every alarm meets
+//! first (`AlarmPolicy`): its name starts with the configured prefix, each dimension value the
+//! run uses has the shape its dimension's values have, and one alarm starts at most one run
+//! per location in each interval.
 
 use super::ProfileName;
 use crate::model::Parameters;
@@ -21,6 +24,60 @@ pub struct AlarmRule {
     /// Dimensions copied into document parameters: dimension name -> parameter name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub parameters_from_dimensions: BTreeMap<String, String>,
+}
+
+/// What every alarm must meet before a rule is even looked at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlarmPolicy {
+    /// Every alarm the fabric acts on has a name starting with this (and so does every
+    /// rule's pattern); the template's `AlarmNamePrefix` filters on it too. Anyone who can
+    /// create an alarm in a member account can send the fabric an alarm: the prefix is the
+    /// naming convention that only the alarms made for it follow.
+    pub name_prefix: String,
+    /// One alarm starts at most one run per location in each window of this many seconds;
+    /// the alarm going off again within the window finds that run.
+    #[serde(default = "default_alarm_interval")]
+    pub min_interval_seconds: u64,
+}
+
+fn default_alarm_interval() -> u64 {
+    300
+}
+
+/// Why a dimension's value cannot be used: its expected shape.
+fn dimension_shape(dimension: &str) -> (&'static str, fn(&str) -> bool) {
+    fn instance_id(value: &str) -> bool {
+        value.strip_prefix("i-").is_some_and(|hex| {
+            matches!(hex.len(), 8 | 17)
+                && hex
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        })
+    }
+    fn name(value: &str) -> bool {
+        (1..=255).contains(&value.len())
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_./:@+=".contains(&b))
+    }
+    match dimension {
+        "InstanceId" => ("i- and 8 or 17 lowercase hex digits", instance_id),
+        _ => ("1-255 letters, digits or -_./:@+=", name),
+    }
+}
+
+/// Checks a dimension value a run would use (as its target or a parameter).
+pub(crate) fn check_dimension(dimension: &str, value: &str) -> crate::Result<()> {
+    let (expected, valid) = dimension_shape(dimension);
+    if valid(value) {
+        Ok(())
+    } else {
+        Err(crate::Error::NotPermitted {
+            what: format!("the alarm's dimension {}", crate::error::shown(dimension)),
+            rule: format!("{} is not {expected}", crate::error::shown(value)),
+        })
+    }
 }
 
 /// What an alarm rule makes of one alarm.
@@ -99,6 +156,42 @@ fn glob_matches(pattern: &str, text: &str) -> bool {
 }
 
 impl super::Config {
+    /// The alarm's rule, after the policy: `None` when no rule matches; an error when the
+    /// alarm's name lacks the prefix or a dimension value the run would use is malformed.
+    pub fn admit_alarm(
+        &self,
+        alarm_name: &str,
+        dimensions: &BTreeMap<String, String>,
+    ) -> crate::Result<Option<AlarmMatch<'_>>> {
+        if let Some(policy) = &self.alarm_policy {
+            if !alarm_name.starts_with(&policy.name_prefix) {
+                return Err(crate::Error::NotPermitted {
+                    what: format!("alarm {}", crate::error::shown(alarm_name)),
+                    rule: format!(
+                        "the fabric acts only on alarms named {}* (alarm_policy.name_prefix)",
+                        policy.name_prefix
+                    ),
+                });
+            }
+        }
+        let Some(matched) = self.match_alarm(alarm_name, dimensions) else {
+            return Ok(None);
+        };
+        if let (Some(dimension), Some(value)) =
+            (&matched.rule.target_dimension, &matched.target_value)
+        {
+            check_dimension(dimension, value)?;
+        }
+        for (dimension, parameter) in &matched.rule.parameters_from_dimensions {
+            if let Some(values) = matched.parameters.get(parameter) {
+                for value in values {
+                    check_dimension(dimension, value)?;
+                }
+            }
+        }
+        Ok(Some(matched))
+    }
+
     /// The first alarm rule that matches, with the target value and parameters it derives.
     pub fn match_alarm(
         &self,

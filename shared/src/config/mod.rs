@@ -3,8 +3,10 @@
 //! and validated once at load with errors that name the field.
 
 mod alarm_rules;
+mod run_inputs;
 
-pub use alarm_rules::{AlarmMatch, AlarmRule};
+pub use alarm_rules::{AlarmMatch, AlarmPolicy, AlarmRule};
+pub use run_inputs::{ASSUME_ROLE_PARAMETER, RunInputs};
 
 use crate::model::validated::{all_bytes_within, validated_string};
 use crate::model::{AccountId, DocumentName, Region, RoleName, RunSpec};
@@ -39,6 +41,12 @@ pub struct Config {
     /// Which alarms start which profile, first match wins.
     #[serde(default)]
     pub alarm_rules: Vec<AlarmRule>,
+    /// What every alarm must meet (required when there are alarm rules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarm_policy: Option<AlarmPolicy>,
+    /// What run inputs may ask beyond a profile's name (by default, nothing).
+    #[serde(default)]
+    pub run_inputs: RunInputs,
     /// Where summaries are published.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notifications: Option<Notifications>,
@@ -223,6 +231,9 @@ impl Config {
                 self.results_role_name.to_string(),
             ),
         ]);
+        if let Some(policy) = &self.alarm_policy {
+            parameters.insert("AlarmNamePrefix".to_owned(), policy.name_prefix.clone());
+        }
         if let Some(reports) = &self.reports {
             parameters.insert("ReportBucketName".to_owned(), reports.bucket.clone());
             parameters.insert("ReportPrefix".to_owned(), reports.prefix.clone());
@@ -323,7 +334,44 @@ impl Config {
                 problem: error.to_string(),
             })?;
         }
+        let prefix = self
+            .alarm_policy
+            .as_ref()
+            .map(|policy| policy.name_prefix.as_str());
+        match prefix {
+            None if !self.alarm_rules.is_empty() => {
+                return invalid(
+                    "alarm_policy".to_owned(),
+                    "alarm rules need an alarm_policy with a name_prefix: anyone who can create an alarm in a member account can send one".to_owned(),
+                );
+            }
+            Some(prefix) if prefix.is_empty() || prefix.contains('*') => {
+                return invalid(
+                    "alarm_policy.name_prefix".to_owned(),
+                    "a literal, non-empty prefix".to_owned(),
+                );
+            }
+            _ => {}
+        }
+        if self
+            .alarm_policy
+            .as_ref()
+            .is_some_and(|policy| policy.min_interval_seconds == 0)
+        {
+            return invalid(
+                "alarm_policy.min_interval_seconds".to_owned(),
+                "at least 1".to_owned(),
+            );
+        }
         for (index, rule) in self.alarm_rules.iter().enumerate() {
+            if let Some(prefix) = prefix {
+                if !rule.alarm_name.starts_with(prefix) {
+                    return invalid(
+                        format!("alarm_rules[{index}].alarm_name"),
+                        format!("must start with alarm_policy.name_prefix {prefix:?}"),
+                    );
+                }
+            }
             if !self.run_profiles.contains_key(&rule.profile) {
                 return invalid(
                     format!("alarm_rules[{index}].profile"),

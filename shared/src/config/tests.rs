@@ -32,7 +32,7 @@ fn when_the_example_config_is_loaded_then_every_section_is_there() {
     assert_eq!(patch.waves().len(), 2);
     let dimensions = [("InstanceId".to_owned(), "i-0abc".to_owned())].into();
     let matched = config
-        .match_alarm("ServerCpuTooHigh", &dimensions)
+        .match_alarm("fabric-ServerCpuTooHigh", &dimensions)
         .expect("rule matches");
     assert_eq!(matched.rule.profile.as_str(), "restart-instance");
 }

@@ -263,10 +263,8 @@ async fn when_the_run_state_is_corrupt_then_it_is_never_planned_over() {
     let (fakes, config) = (FakeServices::example(), example_config());
     let ports = fakes.run_ports(&config);
     let alarm = alarm();
-    let key = crate::events::TriggerEvent::from_value(&alarm)
-        .expect("an alarm")
-        .idempotency_key;
-    let state_key = RunState::key(key.as_str());
+    let trigger = crate::events::TriggerEvent::from_value(&alarm).expect("an alarm");
+    let state_key = RunState::key(&crate::runs::run_id_for(&trigger, &config));
     fakes.store.insert(&state_key, b"{\"plan\": 1");
     let outcome = run_to_the_end(&ports, &alarm, "exec-1").await;
     assert_eq!(
@@ -383,4 +381,42 @@ fn when_an_error_is_ours_not_the_callers_then_it_is_not_bad_input() {
     let missing = Error::not_found("run", "r", None);
     assert!(!corrupt.is_bad_input() && !internal.is_bad_input());
     assert!(missing.is_bad_input());
+}
+
+/// The alarm fixture, changing state at `timestamp` (CloudWatch's format).
+fn alarm_at(timestamp: &str) -> serde_json::Value {
+    let mut alarm = alarm();
+    alarm["detail"]["state"]["timestamp"] = serde_json::json!(timestamp);
+    alarm
+}
+
+#[tokio::test]
+async fn when_the_same_alarm_goes_off_ten_times_in_a_minute_then_one_run_starts() {
+    let (fakes, config) = (FakeServices::example(), example_config());
+    let ports = fakes.run_ports(&config);
+    let mut runs = std::collections::BTreeSet::new();
+    for second in 0..10 {
+        let alarm = alarm_at(&format!("2024-05-15T17:01:{:02}.000+0000", second * 5));
+        let outcome = run_to_the_end(&ports, &alarm, &format!("exec-{second}")).await;
+        runs.extend(outcome.run_id().map(str::to_owned));
+    }
+    assert_eq!(runs.len(), 1, "one run for the window: {runs:?}");
+    assert_eq!(
+        fakes.automation.started().len(),
+        1,
+        "one automation started"
+    );
+
+    let later = run_to_the_end(
+        &ports,
+        &alarm_at("2024-05-15T17:06:00.000+0000"),
+        "exec-later",
+    )
+    .await;
+    assert_eq!(
+        later.end,
+        End::Succeeded("RunReported"),
+        "the next window runs again"
+    );
+    assert_eq!(fakes.automation.started().len(), 2);
 }

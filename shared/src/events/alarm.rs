@@ -124,6 +124,11 @@ pub(super) fn normalize(envelope: &EventBridgeEvent<Value>) -> Result<TriggerEve
         .filter_map(|metric| metric.metric_stat)
         .flat_map(|stat| stat.metric.dimensions)
         .collect();
+    let changed_at = change
+        .state
+        .timestamp
+        .clone()
+        .or_else(|| envelope.time.map(|time| time.to_rfc3339()));
     Ok(TriggerEvent {
         idempotency_key: IdempotencyKey::derive("alarm", Some(&change.alarm_name), &identity),
         trigger: Trigger::Alarm {
@@ -132,6 +137,7 @@ pub(super) fn normalize(envelope: &EventBridgeEvent<Value>) -> Result<TriggerEve
             account_id,
             region,
             dimensions,
+            changed_at,
         },
     })
 }

@@ -53,8 +53,15 @@ pub enum LeftVia {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunSource {
-    /// A run profile of the config, by name.
-    Profile(String),
+    /// A run profile of the config, by name, with the parameters the input sets (each must be
+    /// one the config declares overridable for the profile).
+    Profile {
+        /// The profile's name.
+        name: String,
+        /// The input's parameter values.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        parameters: crate::model::Parameters,
+    },
     /// A spec given inline.
     Spec(Box<RunSpec>),
 }
@@ -127,6 +134,9 @@ pub enum Trigger {
         /// The dimensions of the alarm's metrics (e.g. `InstanceId`); empty for composite alarms.
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         dimensions: BTreeMap<String, String>,
+        /// When the alarm changed state (the state's timestamp, else the event's time).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        changed_at: Option<String>,
     },
     /// Someone asked for a run.
     Manual {

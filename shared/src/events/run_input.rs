@@ -2,7 +2,7 @@
 //! invocation sends to start a run, by run profile name or with an inline spec.
 
 use super::{IdempotencyKey, RunSource, Trigger, TriggerEvent};
-use crate::model::RunSpec;
+use crate::model::{Parameters, RunSpec};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +34,9 @@ pub struct ScheduledRun {
     /// An inline spec; give this or `profile`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<RunSpec>,
+    /// Parameter values for the profile: only those the config declares overridable.
+    #[serde(default, skip_serializing_if = "Parameters::is_empty")]
+    pub parameters: Parameters,
 }
 
 /// What a manual invocation asks for.
@@ -52,6 +55,9 @@ pub struct ManualRun {
     /// An inline spec; give this or `profile`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<RunSpec>,
+    /// Parameter values for the profile: only those the config declares overridable.
+    #[serde(default, skip_serializing_if = "Parameters::is_empty")]
+    pub parameters: Parameters,
     /// Plan and preview only: start nothing.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dry_run: bool,
@@ -67,7 +73,7 @@ impl RunInput {
             Self::Schedule(run) => {
                 checked_name("schedule.schedule_name", &run.schedule_name)?;
                 checked_name("schedule.scheduled_time", &run.scheduled_time)?;
-                let source = run_source("schedule", run.profile, run.spec)?;
+                let source = run_source("schedule", run.profile, run.spec, run.parameters)?;
                 Ok(TriggerEvent {
                     idempotency_key: IdempotencyKey::derive(
                         "schedule",
@@ -87,7 +93,7 @@ impl RunInput {
                     checked_name("manual.request_id", request_id)?;
                 }
                 let identity = run.request_id.clone().unwrap_or(identity);
-                let source = run_source("manual", run.profile, run.spec)?;
+                let source = run_source("manual", run.profile, run.spec, run.parameters)?;
                 Ok(TriggerEvent {
                     idempotency_key: IdempotencyKey::derive("manual", None, &identity),
                     trigger: Trigger::Manual {
@@ -112,12 +118,25 @@ fn checked_name(path: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-fn run_source(kind: &str, profile: Option<String>, spec: Option<RunSpec>) -> Result<RunSource> {
+fn run_source(
+    kind: &str,
+    profile: Option<String>,
+    spec: Option<RunSpec>,
+    parameters: Parameters,
+) -> Result<RunSource> {
     match (profile, spec) {
         (Some(profile), None) => {
             checked_name(&format!("{kind}.profile"), &profile)?;
-            Ok(RunSource::Profile(profile))
+            Ok(RunSource::Profile {
+                name: profile,
+                parameters,
+            })
         }
+        (None, Some(_)) if !parameters.is_empty() => Err(Error::EventShape {
+            event: "run input".to_owned(),
+            path: format!("{kind}.parameters"),
+            problem: "parameters go with a profile; an inline spec carries its own".to_owned(),
+        }),
         (None, Some(spec)) => {
             spec.check()?;
             Ok(RunSource::Spec(Box::new(spec)))

@@ -137,7 +137,7 @@ fn when_an_alarm_fires_then_its_dimensions_and_location_are_kept() {
     else {
         panic!("expected an alarm, got {:?}", event.trigger);
     };
-    assert_eq!(alarm_name, "ServerCpuTooHigh");
+    assert_eq!(alarm_name, "fabric-ServerCpuTooHigh");
     assert_eq!(region.as_str(), "us-west-2");
     assert_eq!(
         dimensions.get("InstanceId").map(String::as_str),

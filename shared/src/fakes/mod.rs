@@ -400,7 +400,7 @@ impl FakeServices {
     }
 }
 
-/// The alarm fixture (`ServerCpuTooHigh` in account `444455556666`), which the example config's
+/// The alarm fixture (`fabric-ServerCpuTooHigh` in account `444455556666`), which the example config's
 /// alarm rule turns into a `restart-instance` run of one location.
 pub const ALARM_EVENT: &str =
     include_str!("../../../tests/fixtures/events/cloudwatch-alarm-metric-alarm.json");

@@ -42,7 +42,7 @@ pub async fn start_run(ports: &RunPorts<'_>, delivery: TriggerDelivery) -> Resul
             "the event is not a run trigger".to_owned(),
         ));
     };
-    let run_id = trigger.idempotency_key.to_string();
+    let run_id = runs::run_id_for(&trigger, ports.config);
     let context = PlanContext {
         default_regions: &ports.config.regions,
     };
