@@ -175,6 +175,16 @@ pub(crate) fn reconcile(
                 writeln!(out, "  {document}: {verb} with {} accounts", accounts.len())
                     .map_err(other)?;
             }
+            let verb = if dry_run { "would unshare" } else { "unshared" };
+            for (document, accounts) in &report.unshared {
+                let accounts: Vec<&str> = accounts.iter().map(AccountId::as_str).collect();
+                writeln!(
+                    out,
+                    "  {document}: {verb} from {} (no longer active members)",
+                    accounts.join(", ")
+                )
+                .map_err(other)?;
+            }
             let verb = if dry_run { "would deploy" } else { "deployed" };
             writeln!(
                 out,
@@ -182,6 +192,17 @@ pub(crate) fn reconcile(
                 report.roles_deployed.len()
             )
             .map_err(other)?;
+            if !report.roles_removed.is_empty() {
+                let verb = if dry_run { "would remove" } else { "removed" };
+                let accounts: Vec<&str> =
+                    report.roles_removed.iter().map(AccountId::as_str).collect();
+                writeln!(
+                    out,
+                    "  execution role: {verb} from {} (no longer active members)",
+                    accounts.join(", ")
+                )
+                .map_err(other)?;
+            }
             for error in &report.errors {
                 writeln!(out, "  error: {error}").map_err(other)?;
             }

@@ -232,6 +232,13 @@ pub struct ReconcileReport {
     pub shared: BTreeMap<String, Vec<AccountId>>,
     /// Accounts the role was (or would be) deployed to.
     pub roles_deployed: Vec<AccountId>,
+    /// For each `document@region`, the accounts that are no longer active members (they left,
+    /// were removed or closed, with or without an event) it was (or would be) unshared from.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unshared: BTreeMap<String, Vec<AccountId>>,
+    /// Accounts no longer active members whose execution role was (or would be) removed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles_removed: Vec<AccountId>,
     /// Problems, each for one document, Region or the role.
     pub errors: Vec<String>,
     /// Whether anything was changed.
@@ -242,22 +249,17 @@ impl ReconcileReport {
     /// True when nothing was missing.
     pub fn in_sync(&self) -> bool {
         self.shared.values().all(Vec::is_empty)
+            && self.unshared.values().all(Vec::is_empty)
             && self.roles_deployed.is_empty()
+            && self.roles_removed.is_empty()
             && self.errors.is_empty()
     }
 }
 
-/// Finds every active member account that lacks a share or the role, and repairs it: shares in
-/// batches of 20 accounts per call, one StackSet operation for all missing roles.
-pub async fn reconcile(
-    directory: &dyn Directory,
-    documents: &dyn Documents,
-    roles: &dyn Roles,
-    config: &Config,
-    dry_run: bool,
-) -> Result<ReconcileReport> {
+/// The organization's active member accounts (the central account aside).
+async fn active_members(directory: &dyn Directory, config: &Config) -> Result<BTreeSet<AccountId>> {
     let root = directory.root().await?;
-    let active: BTreeSet<AccountId> = directory
+    Ok(directory
         .accounts_under(&root, true)
         .await?
         .into_iter()
@@ -265,55 +267,105 @@ pub async fn reconcile(
             account.status == AccountStatus::Active && account.id != config.central_account
         })
         .map(|account| account.id)
+        .collect())
+}
+
+/// What one document in one Region lacks and has too many of: active members it is not shared
+/// with (shared, within SSM's 1,000-account limit), and accounts that are not active members
+/// any more (unshared).
+async fn reconcile_document(
+    documents: &dyn Documents,
+    document: &DocumentName,
+    region: &Region,
+    active: &BTreeSet<AccountId>,
+    config: &Config,
+    report: &mut ReconcileReport,
+) -> Result<()> {
+    let place = format!("{document}@{region}");
+    let current: BTreeSet<String> = documents
+        .shared_with(document, region)
+        .await?
+        .into_iter()
         .collect();
+    let mut missing: Vec<AccountId> = active
+        .iter()
+        .filter(|id| !current.contains(id.as_str()))
+        .cloned()
+        .collect();
+    let free_slots = MAX_SHARED_ACCOUNTS.saturating_sub(current.len());
+    if missing.len() > free_slots {
+        report.errors.push(format!(
+            "{document} in {region}: {} accounts are missing but SSM allows only {free_slots} more shares (1,000 accounts per private document)",
+            missing.len()
+        ));
+        missing.truncate(free_slots);
+    }
+    let departed = departed(
+        current.iter().filter_map(|id| AccountId::new(id).ok()),
+        active,
+        config,
+    );
+    let changes = !missing.is_empty() || !departed.is_empty();
+    if changes && !report.dry_run {
+        if let Err(error) = documents
+            .modify_sharing(document, region, &missing, &departed)
+            .await
+        {
+            report
+                .errors
+                .push(format!("{document} in {region}: {error}"));
+            return Ok(());
+        }
+    }
+    if !departed.is_empty() {
+        report.unshared.insert(place.clone(), departed);
+    }
+    report.shared.insert(place, missing);
+    Ok(())
+}
+
+/// Of `accounts`, those that are not active members any more: the account left or was removed
+/// or closed (the events of a leaving account are recorded in that account and may never reach
+/// the fabric), or joined and left between two reconciles. Never the central account.
+fn departed(
+    accounts: impl Iterator<Item = AccountId>,
+    active: &BTreeSet<AccountId>,
+    config: &Config,
+) -> Vec<AccountId> {
+    accounts
+        .filter(|id| !active.contains(id) && *id != config.central_account)
+        .collect()
+}
+
+/// Finds every active member account that lacks a share or the role, and every account that is
+/// no longer an active member but keeps them, and repairs both: shares in batches of 20
+/// accounts per call, one StackSet operation for all missing roles and one for all departed.
+pub async fn reconcile(
+    directory: &dyn Directory,
+    documents: &dyn Documents,
+    roles: &dyn Roles,
+    config: &Config,
+    dry_run: bool,
+) -> Result<ReconcileReport> {
+    let active = active_members(directory, config).await?;
     let mut report = ReconcileReport {
         accounts: active.len(),
         shared: BTreeMap::new(),
         roles_deployed: Vec::new(),
+        unshared: BTreeMap::new(),
+        roles_removed: Vec::new(),
         errors: Vec::new(),
         dry_run,
     };
     for region in config.sharing_regions() {
         for document in selected_documents(documents, config, region).await? {
-            let document = match document {
-                Ok(document) => document,
-                Err((_, reason)) => {
-                    report.errors.push(reason);
-                    continue;
+            match document {
+                Ok(document) => {
+                    reconcile_document(documents, &document, region, &active, config, &mut report)
+                        .await?;
                 }
-            };
-            let current: BTreeSet<String> = documents
-                .shared_with(&document, region)
-                .await?
-                .into_iter()
-                .collect();
-            let mut missing: Vec<AccountId> = active
-                .iter()
-                .filter(|id| !current.contains(id.as_str()))
-                .cloned()
-                .collect();
-            let free_slots = MAX_SHARED_ACCOUNTS.saturating_sub(current.len());
-            if missing.len() > free_slots {
-                report.errors.push(format!(
-                    "{document} in {region}: {} accounts are missing but SSM allows only {free_slots} more shares (1,000 accounts per private document)",
-                    missing.len()
-                ));
-                missing.truncate(free_slots);
+                Err((_, reason)) => report.errors.push(reason),
             }
-            if !missing.is_empty() && !dry_run {
-                if let Err(error) = documents
-                    .modify_sharing(&document, region, &missing, &[])
-                    .await
-                {
-                    report
-                        .errors
-                        .push(format!("{document} in {region}: {error}"));
-                    continue;
-                }
-            }
-            report
-                .shared
-                .insert(format!("{document}@{region}"), missing);
         }
     }
     let deployed = roles.deployed().await?;
@@ -328,5 +380,12 @@ pub async fn reconcile(
         }
     }
     report.roles_deployed = missing;
+    let departed = departed(deployed.into_iter(), &active, config);
+    if !departed.is_empty() && !dry_run {
+        if let Err(error) = roles.remove(&departed).await {
+            report.errors.push(format!("the execution role: {error}"));
+        }
+    }
+    report.roles_removed = departed;
     Ok(report)
 }

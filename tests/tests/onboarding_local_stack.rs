@@ -221,3 +221,41 @@ async fn when_45_accounts_are_shared_at_once_then_each_document_and_region_takes
     assert_eq!(world.forwarded("cloudformation.CreateStackInstances"), 1);
     assert_eq!(report.roles_deployed.len(), 45);
 }
+
+#[tokio::test]
+async fn when_an_account_leaves_without_an_event_then_the_next_reconcile_unshares_and_removes_its_role()
+ {
+    let world = Organization::of(3).onboarded().world().await;
+    let leaver = world.member_accounts()[0].clone();
+    assert!(world.onboarding_deployed().await.contains(&leaver));
+    world
+        .organizations
+        .remove_account_from_organization()
+        .account_id(leaver.as_str())
+        .send()
+        .await
+        .expect("RemoveAccountFromOrganization");
+
+    let report = world.reconcile(false).await;
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(report.roles_removed, vec![leaver.clone()]);
+    assert!(
+        report
+            .unshared
+            .values()
+            .all(|accounts| accounts == &vec![leaver.clone()]),
+        "{:?}",
+        report.unshared
+    );
+    for (document, accounts) in world.sharing().await {
+        assert!(
+            !accounts.contains(&leaver.to_string()),
+            "{document} is no longer shared with {leaver}"
+        );
+    }
+    assert!(!world.onboarding_deployed().await.contains(&leaver));
+    assert!(
+        world.reconcile(true).await.in_sync(),
+        "the next reconcile finds nothing to do"
+    );
+}
