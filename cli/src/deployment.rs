@@ -102,7 +102,8 @@ pub(crate) fn deploy(
             .and_then(|organization| organization.id())
             .unwrap_or_default()
             .to_owned();
-        let mut parameters = config.template_parameters(&organization_id);
+        let mut parameters = config.template_parameters();
+        parameters.insert("OrganizationId".to_owned(), organization_id);
         parameters.extend(pairs(&options.parameters, "--parameter")?);
         let region = config.home_region();
         let local = fabric_simulator::stack::local_dir(workspace);

@@ -244,37 +244,57 @@ fn main() -> ExitCode {
     }
 }
 
+/// `fabric config check FILE`: the config validated, summed up, and the template parameters
+/// that must agree with it.
+fn config_check(file: &std::path::Path, json: bool, out: &mut impl Write) -> Result<(), Failure> {
+    let config = Config::load(file)?;
+    let written = if json {
+        let summary = serde_json::json!({
+            "valid": true,
+            "regions": config.regions,
+            "documents": config.documents.share.len(),
+            "run_profiles": config.run_profiles.keys().collect::<Vec<_>>(),
+            "alarm_rules": config.alarm_rules.len(),
+            "template_parameters": config.template_parameters(),
+        });
+        writeln!(out, "{summary}")
+    } else {
+        writeln!(
+            out,
+            "{} is valid: {} Regions, {} document selectors, {} run profiles ({}), {} alarm rules",
+            file.display(),
+            config.regions.len(),
+            config.documents.share.len(),
+            config.run_profiles.len(),
+            config
+                .run_profiles
+                .keys()
+                .map(fabric::config::ProfileName::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
+            config.alarm_rules.len(),
+        )
+        .and_then(|()| {
+            writeln!(
+                out,
+                "infra/template.yaml parameters that must agree with it (and OrganizationId):"
+            )
+        })
+        .and_then(|()| {
+            config
+                .template_parameters()
+                .iter()
+                .try_for_each(|(name, value)| writeln!(out, "  {name}={value}"))
+        })
+    };
+    written.map_err(|error| Failure::Other(format!("cannot write the output: {error}")))
+}
+
 fn run(command: Command, out: &mut impl Write) -> Result<(), Failure> {
     use fabric::model::OnboardingAction::{Offboard, Onboard};
     let written = match command {
         Command::Config(ConfigCommand::Check { file, json }) => {
-            let config = Config::load(&file)?;
-            if json {
-                let summary = serde_json::json!({
-                    "valid": true,
-                    "regions": config.regions,
-                    "documents": config.documents.share.len(),
-                    "run_profiles": config.run_profiles.keys().collect::<Vec<_>>(),
-                    "alarm_rules": config.alarm_rules.len(),
-                });
-                writeln!(out, "{summary}")
-            } else {
-                writeln!(
-                    out,
-                    "{} is valid: {} Regions, {} document selectors, {} run profiles ({}), {} alarm rules",
-                    file.display(),
-                    config.regions.len(),
-                    config.documents.share.len(),
-                    config.run_profiles.len(),
-                    config
-                        .run_profiles
-                        .keys()
-                        .map(fabric::config::ProfileName::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    config.alarm_rules.len(),
-                )
-            }
+            return config_check(&file, json, out);
         }
         Command::Config(ConfigCommand::Schema) => {
             let schema = serde_json::to_string_pretty(&Config::json_schema())

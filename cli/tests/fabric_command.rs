@@ -147,7 +147,7 @@ fn when_the_event_file_is_missing_then_it_exits_2() {
 }
 
 #[test]
-fn when_the_example_config_is_checked_then_it_is_valid() {
+fn when_the_example_config_is_checked_then_it_is_valid_and_the_template_parameters_are_printed() {
     let output = fabric(
         &["config", "check", "--json", "config/fabric.example.yaml"],
         None,
@@ -155,6 +155,12 @@ fn when_the_example_config_is_checked_then_it_is_valid() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let summary: Value = serde_json::from_slice(&output.stdout).expect("JSON");
     assert_eq!(summary["valid"], true);
+    let parameters = &summary["template_parameters"];
+    assert_eq!(parameters["AlarmNamePrefix"], "fabric-");
+    assert_eq!(
+        parameters["ReportBucketName"],
+        "automation-fabric-reports-111122223333"
+    );
 }
 
 #[test]

@@ -68,7 +68,11 @@ impl Deployed {
             stack_name: "automation-fabric".to_owned(),
             account: world.config.central_account.to_string(),
             region: world.config.home_region(),
-            parameters: world.config.template_parameters(&organization_id),
+            parameters: {
+                let mut parameters = world.config.template_parameters();
+                parameters.insert("OrganizationId".to_owned(), organization_id);
+                parameters
+            },
             config: world.config_path.clone(),
             binaries,
             logs,

@@ -207,12 +207,11 @@ fn known_role(name: &str) -> RoleName {
 
 impl Config {
     /// The parameters of `infra/template.yaml` that must agree with this config (its Metadata
-    /// says so): the roles, the StackSet, the report bucket, prefix and topic, for the
-    /// organization `organization_id`.
-    pub fn template_parameters(&self, organization_id: &str) -> BTreeMap<String, String> {
+    /// says so): the roles, the StackSet, the report bucket, prefix and topic, the alarm
+    /// prefix. `fabric config check` prints them; `OrganizationId` is the deployer's to add.
+    pub fn template_parameters(&self) -> BTreeMap<String, String> {
         let role = &self.execution_role;
         let mut parameters = BTreeMap::from([
-            ("OrganizationId".to_owned(), organization_id.to_owned()),
             ("ExecutionRoleName".to_owned(), role.role_name.to_string()),
             (
                 "AdministrationRoleName".to_owned(),
