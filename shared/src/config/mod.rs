@@ -12,7 +12,7 @@ use crate::model::validated::{all_bytes_within, validated_string};
 use crate::model::{AccountId, DocumentName, Region, RoleName, RunSpec};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// The largest config file the fabric reads (a config naming 100,000 accounts is ~2 MB).
@@ -233,6 +233,32 @@ impl Config {
         if let Some(policy) = &self.alarm_policy {
             parameters.insert("AlarmNamePrefix".to_owned(), policy.name_prefix.clone());
         }
+        // The documents the functions' policies name: what is shared, and what may run.
+        let shared: Vec<String> = self
+            .documents
+            .share
+            .iter()
+            .map(|selector| match selector {
+                DocumentSelector::Name(name) => name.to_string(),
+                DocumentSelector::Prefix(prefix) => format!("{prefix}*"),
+            })
+            .collect();
+        parameters.insert("SharedDocuments".to_owned(), shared.join(","));
+        let runbooks: BTreeSet<String> = self
+            .run_profiles
+            .values()
+            .map(|spec| spec.document.name().to_string())
+            .chain(
+                self.run_inputs
+                    .inline_documents
+                    .iter()
+                    .map(ToString::to_string),
+            )
+            .collect();
+        parameters.insert(
+            "AutomationDocuments".to_owned(),
+            runbooks.into_iter().collect::<Vec<_>>().join(","),
+        );
         if let Some(reports) = &self.reports {
             parameters.insert("ReportBucketName".to_owned(), reports.bucket.clone());
             parameters.insert("ReportPrefix".to_owned(), reports.prefix.clone());
