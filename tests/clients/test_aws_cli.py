@@ -256,12 +256,13 @@ def test_when_an_early_location_fails_with_max_errors_0_then_the_cli_shows_later
 
 def test_when_the_cli_repeats_a_client_token_then_same_request_same_id_and_different_request_mismatch(cli):
     token = new_token()
-    first = start(cli, "--document-name", DOCUMENT, "--parameters", "Operation=Scan", "--client-token", token)
-    again = start(cli, "--document-name", DOCUMENT, "--parameters", "Operation=Scan", "--client-token", token)
+    instance = "InstanceId=i-0123456789abcdef0"
+    first = start(cli, "--document-name", DOCUMENT, "--parameters", f"Operation=Scan,{instance}", "--client-token", token)
+    again = start(cli, "--document-name", DOCUMENT, "--parameters", f"Operation=Scan,{instance}", "--client-token", token)
     assert again == first
     different = cli.run(
         "ssm", "start-automation-execution", "--document-name", DOCUMENT,
-        "--parameters", "Operation=Install", "--client-token", token,
+        "--parameters", f"Operation=Install,{instance}", "--client-token", token,
     )
     assert_cli_error(different, "IdempotentParameterMismatch")
 
@@ -281,8 +282,17 @@ def test_when_the_cli_repeats_a_client_token_then_same_request_same_id_and_diffe
           "--targets", "Key=tag:Patch,Values=true", "--target-locations",
           "Accounts=111122223333,Regions=us-east-1,TargetLocationMaxConcurrency=0"], "ValidationException"),
         (["start-automation-execution", "--document-name", "Fabric-No-Such-Runbook"], "AutomationDefinitionNotFoundException"),
+        # Seed 001's command with its typo: AWS owns no runbook of that name.
+        (["start-automation-execution", "--document-name", "AWS-RestartEC2Instances",
+          "--parameters", "InstanceId=i-0123456789abcdef0"], "AutomationDefinitionNotFoundException"),
+        # A Command document is not an Automation runbook.
+        (["start-automation-execution", "--document-name", "AWS-RunPatchBaseline"], "AutomationDefinitionNotFoundException"),
+        (["start-automation-execution", "--document-name", "AWS-RestartEC2Instance"], "InvalidAutomationExecutionParametersException"),
+        (["start-automation-execution", "--document-name", "AWS-RestartEC2Instance",
+          "--parameters", "InstanceId=i-0123456789abcdef0,Force=yes"], "InvalidAutomationExecutionParametersException"),
     ],
-    ids=["get-unknown", "steps-unknown", "stop-unknown", "max-concurrency-0", "location-concurrency-0", "missing-document"],
+    ids=["get-unknown", "steps-unknown", "stop-unknown", "max-concurrency-0", "location-concurrency-0", "missing-document",
+         "aws-typo", "command-document", "missing-required-parameter", "undefined-parameter"],
 )
 def test_when_the_request_is_wrong_then_the_cli_exits_non_zero_with_the_error_code(cli, args, code):
     args = [new_token() if arg == "UNKNOWN" else arg for arg in args]

@@ -335,7 +335,11 @@ def test_when_a_location_is_cancelled_by_the_error_threshold_then_no_child_runs_
 
 
 def local_request(token, operation="Scan"):
-    return {"DocumentName": DOCUMENT, "Parameters": {"Operation": [operation]}, "ClientToken": token}
+    return {
+        "DocumentName": DOCUMENT,
+        "Parameters": {"Operation": [operation], "InstanceId": ["i-0123456789abcdef0"]},
+        "ClientToken": token,
+    }
 
 
 def test_when_the_same_client_token_comes_with_the_same_request_then_the_same_execution_is_returned(ssm):
@@ -402,6 +406,31 @@ def test_when_a_rate_control_value_is_invalid_then_validation_exception(ssm, fie
             DocumentName=DOCUMENT, TargetParameterName="InstanceId", Targets=PATCH_TARGETS, **field
         )
     assert error_code(excinfo) == "ValidationException"
+
+
+def test_when_a_parameter_value_is_not_allowed_then_invalid_parameters_with_ssms_wording(ssm):
+    """SSM's wording, as CloudTrail records it: `Parameter "Action" has value "install" not
+    found in [Install, Uninstall].`"""
+    with pytest.raises(ClientError) as excinfo:
+        ssm.start_automation_execution(
+            DocumentName=DOCUMENT,
+            Parameters={"Operation": ["scan"], "InstanceId": ["i-0123456789abcdef0"]},
+        )
+    assert error_code(excinfo) == "InvalidAutomationExecutionParametersException"
+    assert excinfo.value.response["Error"]["Message"] == (
+        'Parameter "Operation" has value "scan" not found in [Scan, Install].'
+    )
+
+
+def test_when_a_required_parameter_is_missing_then_invalid_parameters_naming_it(ssm):
+    """SSM's wording, as CloudTrail records it: `Missing required parameter: InstanceIds in
+    user inputs.`"""
+    with pytest.raises(ClientError) as excinfo:
+        ssm.start_automation_execution(DocumentName="AWS-RestartEC2Instance", Parameters={})
+    assert error_code(excinfo) == "InvalidAutomationExecutionParametersException"
+    assert excinfo.value.response["Error"]["Message"] == (
+        "Missing required parameter: InstanceId in user inputs."
+    )
 
 
 def test_when_the_document_does_not_exist_then_automation_definition_not_found(ssm):

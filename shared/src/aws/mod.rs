@@ -63,6 +63,8 @@ const RETRYABLE_CODES: &[&str] = &[
     "ServiceUnavailableException",
     "SlowDown",
     "ConcurrentModificationException",
+    // SSM's limit of simultaneously running automations: it passes as they end.
+    "AutomationExecutionLimitExceededException",
 ];
 
 /// An SDK failure as the crate's error: its code, its message, and whether to retry. Takes

@@ -41,14 +41,13 @@ impl SsmAutomation {
     }
 }
 
-fn status(value: Option<&str>) -> Result<AutomationStatus> {
+/// SSM's status as the fabric's; one it does not know is `Unrecognized` (and logged), so a
+/// status SSM adds later neither fails the run nor keeps it waiting.
+fn status(value: Option<&str>) -> AutomationStatus {
     let value = value.unwrap_or("Pending");
-    serde_json::from_value(serde_json::Value::String(value.to_owned())).map_err(|_| Error::Aws {
-        service: "ssm",
-        operation: "GetAutomationExecution",
-        code: None,
-        message: format!("SSM reported an automation status the fabric does not know: {value}"),
-        retryable: false,
+    serde_json::from_value(serde_json::Value::String(value.to_owned())).unwrap_or_else(|_| {
+        tracing::warn!(status = %crate::error::shown(value), "SSM reported an automation status the fabric does not know");
+        AutomationStatus::Unrecognized
     })
 }
 
@@ -285,7 +284,7 @@ impl Automation for SsmAutomation {
                 execution
                     .automation_execution_status()
                     .map(aws_sdk_ssm::types::AutomationExecutionStatus::as_str),
-            )?,
+            ),
             failure_message: execution.failure_message().map(str::to_owned),
             outputs: parameters(execution.outputs()),
             resolved_targets: execution
@@ -331,7 +330,7 @@ impl Automation for SsmAutomation {
                     status: status(
                         step.step_status()
                             .map(aws_sdk_ssm::types::AutomationExecutionStatus::as_str),
-                    )?,
+                    ),
                     failure_message: step.failure_message().map(str::to_owned),
                     child_execution_id: step
                         .outputs()
@@ -369,7 +368,7 @@ impl Automation for SsmAutomation {
                         child
                             .automation_execution_status()
                             .map(aws_sdk_ssm::types::AutomationExecutionStatus::as_str),
-                    )?,
+                    ),
                     failure_message: child.failure_message().map(str::to_owned),
                 });
             }

@@ -431,8 +431,8 @@ async fn when_ssm_reports_progress_counters_then_the_execution_has_its_step_coun
 }
 
 #[tokio::test]
-async fn when_ssm_reports_a_status_the_fabric_does_not_know_then_reading_the_execution_fails() {
-    // Given an execution whose status is none of SSM's documented ones
+async fn when_ssm_reports_a_status_the_fabric_does_not_know_then_it_is_read_as_unrecognized() {
+    // Given an execution whose status is none of SSM's documented ones (one added later)
     let get = mock!(Client::get_automation_execution).then_output(|| {
         GetAutomationExecutionOutput::builder()
             .automation_execution(
@@ -446,26 +446,12 @@ async fn when_ssm_reports_a_status_the_fabric_does_not_know_then_reading_the_exe
     let automation = automation(RuleMode::MatchAny, &[&get]);
 
     // When the execution is read
-    let result = automation.execution(PARENT_ID).await;
+    let execution = automation.execution(PARENT_ID).await.expect("read");
 
-    // Then it fails, naming the status, and a retry would not help
-    let Err(Error::Aws {
-        operation,
-        code,
-        message,
-        retryable,
-        ..
-    }) = result
-    else {
-        panic!("expected an SSM error, got {result:?}");
-    };
-    assert_eq!(operation, "GetAutomationExecution");
-    assert_eq!(code, None);
-    assert_eq!(
-        message,
-        "SSM reported an automation status the fabric does not know: Hibernating"
-    );
-    assert!(!retryable);
+    // Then it is unrecognized: ended (the run does not wait on it forever), not a success
+    assert_eq!(execution.status, AutomationStatus::Unrecognized);
+    assert!(execution.status.is_final());
+    assert!(!execution.status.is_success());
 }
 
 #[tokio::test]
@@ -507,6 +493,31 @@ async fn when_ssm_throttles_a_start_then_the_error_is_retryable() {
         )
     );
     assert!(retryable);
+}
+
+/// The API reference (`StartAutomationExecution`, Errors): `AutomationExecutionLimitExceededException`,
+/// "The number of simultaneously running Automation executions exceeded the allowable limit."
+/// It passes as running automations end, so the start is retried with backoff.
+#[tokio::test]
+async fn when_ssm_answers_the_concurrent_automation_limit_then_the_start_is_retryable() {
+    // Given SSM, at its limit of running automations
+    let start = mock!(Client::start_automation_execution).then_error(|| {
+        StartAutomationExecutionError::generic(error_metadata(
+            "AutomationExecutionLimitExceededException",
+            "The number of simultaneously running Automation executions exceeded the allowable limit.",
+        ))
+    });
+    let automation = automation(RuleMode::MatchAny, &[&start]);
+
+    // When a run starts
+    let error = automation
+        .start(&two_location_start())
+        .await
+        .expect_err("at the limit");
+
+    // Then the step is retried (the state machine retries Fabric.Retryable with backoff)
+    assert_eq!(error.error_type(), "Fabric.Retryable");
+    assert!(error.is_retryable());
 }
 
 #[tokio::test]

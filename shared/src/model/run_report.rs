@@ -61,6 +61,10 @@ pub enum AutomationStatus {
     CompletedWithFailure,
     /// Exited early (e.g. an error threshold was reached).
     Exited,
+    /// A status SSM reported that the fabric does not know (one added after it was built):
+    /// taken as ended, neither success nor failure, so the run still ends and is reported, with
+    /// this location shown as what it is. The raw status is logged where it is read.
+    Unrecognized,
 }
 
 impl AutomationStatus {
@@ -77,6 +81,7 @@ impl AutomationStatus {
                 | Self::CompletedWithSuccess
                 | Self::CompletedWithFailure
                 | Self::Exited
+                | Self::Unrecognized
         )
     }
 

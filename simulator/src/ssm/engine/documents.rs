@@ -2,8 +2,10 @@
 //! shared one, or AWS's), which `mainSteps` it has, and how a child runs them, including the
 //! instance tag that scripts a target's behaviour.
 
+use super::parameters::{Declared, aws_runbook, check, declared_in};
 use super::{AutomationStatus, Caller, Engine, Execution, Step, lock};
 use crate::wire::ApiError;
+use crate::wire::StartRequest;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -22,6 +24,9 @@ pub(super) struct DocumentSource {
     pub(super) owner: Option<String>,
     /// Its name.
     pub(super) name: String,
+    /// Its declared parameters (`None`: an AWS-owned runbook the simulator does not catalogue,
+    /// whose parameters are not checked).
+    pub(super) parameters: Option<Vec<Declared>>,
 }
 
 impl Engine {
@@ -43,10 +48,19 @@ impl Engine {
         };
         let (owner, region, short) = match parse_document_arn(name) {
             Some((region, owner, short)) => (owner, region, short),
+            None if name.starts_with("AWS-") => {
+                let parameters = aws_runbook(name).ok_or_else(not_found)?;
+                return Ok(DocumentSource {
+                    owner: None,
+                    name: name.to_owned(),
+                    parameters: Some(parameters),
+                });
+            }
             None if is_aws_owned(name) => {
                 return Ok(DocumentSource {
                     owner: None,
                     name: name.to_owned(),
+                    parameters: None,
                 });
             }
             None => (
@@ -55,9 +69,9 @@ impl Engine {
                 name.to_owned(),
             ),
         };
-        if self.moto.document(&owner, &region, &short).await?.is_none() {
+        let Some((content, _)) = self.moto.document(&owner, &region, &short).await? else {
             return Err(not_found());
-        }
+        };
         if owner != caller.account
             && !self
                 .is_shared(&owner, &region, &short, &caller.account)
@@ -68,7 +82,26 @@ impl Engine {
         Ok(DocumentSource {
             owner: Some(owner),
             name: short,
+            parameters: Some(declared_in(&content)),
         })
+    }
+
+    /// The document a start names, found as SSM finds it, with the start's parameters checked
+    /// against the ones it declares.
+    pub(super) async fn checked_source(
+        &self,
+        caller: &Caller,
+        request: &StartRequest,
+    ) -> Result<DocumentSource, ApiError> {
+        let source = self.document_source(caller, &request.document_name).await?;
+        if let Some(declared) = &source.parameters {
+            check(
+                declared,
+                &request.parameters,
+                request.target_parameter_name.as_deref(),
+            )?;
+        }
+        Ok(source)
     }
 
     /// Whether `owner` shares document `name` in `region` with `account` (or with all).

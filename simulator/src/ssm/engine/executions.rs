@@ -192,12 +192,12 @@ impl Engine {
                     ))
                 };
             }
-            let source = self.document_source(caller, &request.document_name).await?;
+            let source = self.checked_source(caller, &request).await?;
             let id = self.create(caller, request, source);
             lock(&self.client_tokens).insert(key, (fingerprint, id.clone()));
             return Ok(id);
         }
-        let source = self.document_source(caller, &request.document_name).await?;
+        let source = self.checked_source(caller, &request).await?;
         Ok(self.create(caller, request, source))
     }
 

@@ -37,7 +37,7 @@ impl Engine {
         request: &StartRequest,
     ) -> Result<Value, ApiError> {
         super::validation::check_request(request)?;
-        let source = self.document_source(caller, &request.document_name).await?;
+        let source = self.checked_source(caller, request).await?;
         // Nothing runs: a stand-in execution to expand locations and resolve targets with.
         let probe = Execution::new(
             &caller.account,

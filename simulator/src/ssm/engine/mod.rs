@@ -13,6 +13,7 @@ mod documents;
 mod executions;
 mod fan_out;
 mod locations;
+pub mod parameters;
 mod targets;
 mod validation;
 
