@@ -425,8 +425,10 @@ impl Moto {
             .collect())
     }
 
-    /// The running instances of `account` in `region` that carry every tag filter
-    /// (key, accepted values; no values: any value).
+    /// The instances of `account` in `region` that carry every tag filter (key, accepted
+    /// values; no values: any value), stopped ones included: Automation resolves targets by tag
+    /// whatever the instance's state (seed 000 starts the stopped instances tagged
+    /// `Name=Non-Prod` with `AWS-StartEC2Instance`); terminated and terminating ones are gone.
     pub async fn instances(
         &self,
         account: &str,
@@ -437,7 +439,10 @@ impl Moto {
             ("Action".into(), "DescribeInstances".into()),
             ("Version".into(), "2016-11-15".into()),
             ("Filter.1.Name".into(), "instance-state-name".into()),
-            ("Filter.1.Value.1".into(), "running".into()),
+            ("Filter.1.Value.1".into(), "pending".into()),
+            ("Filter.1.Value.2".into(), "running".into()),
+            ("Filter.1.Value.3".into(), "stopping".into()),
+            ("Filter.1.Value.4".into(), "stopped".into()),
         ];
         for (index, (key, values)) in tag_filters.iter().enumerate() {
             let filter = index + 2;

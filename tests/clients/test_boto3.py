@@ -208,6 +208,31 @@ def test_when_describing_step_executions_filtered_by_status_then_only_those_loca
     assert {(s["TargetLocation"]["Accounts"][0], s["TargetLocation"]["Regions"][0]) for s in failed} == expected
 
 
+def test_when_tagged_instances_are_stopped_then_a_run_targeting_the_tag_still_resolves_them(ssm, seed, endpoint, member_ssm):
+    """Seed 000's command starts the stopped instances tagged Name=Non-Prod with
+    AWS-StartEC2Instance: targets by tag resolve stopped instances too."""
+    account, region = seed.healthy[0], seed.quiet_regions[0]
+    instance = seed.instances(account, region)[0]
+    name = f"Non-Prod-{new_token()[:8]}"
+    ec2 = member_session(endpoint, account, region).client("ec2", endpoint_url=endpoint)
+    ec2.create_tags(Resources=[instance], Tags=[{"Key": "Name", "Value": name}])
+    ec2.stop_instances(InstanceIds=[instance])
+    try:
+        execution_id = ssm.start_automation_execution(
+            DocumentName="AWS-StartEC2Instance",
+            Parameters={"AutomationAssumeRole": [ADMINISTRATION_ROLE_ARN]},
+            TargetParameterName="InstanceId",
+            Targets=[{"Key": "tag:Name", "Values": [name]}],
+            TargetLocations=[{"Accounts": [account], "Regions": [region], "ExecutionRoleName": EXECUTION_ROLE}],
+        )["AutomationExecutionId"]
+        execution = wait_final(ssm, execution_id)
+        step = steps_by_location(execution)[(account, region)]
+        child = member_ssm(account, region).get_automation_execution(AutomationExecutionId=child_id(step))["AutomationExecution"]
+        assert child["ResolvedTargets"]["ParameterValues"] == [instance]
+    finally:
+        ec2.start_instances(InstanceIds=[instance])
+
+
 # --- Example 2: the WebServers resource group -------------------------------------------------
 
 
