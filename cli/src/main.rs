@@ -7,6 +7,8 @@ mod executions;
 mod explain;
 mod local;
 mod onboarding;
+mod plan_output;
+mod progress;
 mod runs;
 
 use clap::{Parser, Subcommand};

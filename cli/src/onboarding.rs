@@ -77,7 +77,7 @@ pub(crate) async fn carry_out(
         )
         .await?
     } else {
-        let mut printer = crate::runs::Printer::new(&mut *out);
+        let mut printer = crate::progress::Printer::new(&mut *out);
         driver::onboarding::carry_out(
             &services.ports(config),
             reports.ports(config).reports(),

@@ -7,7 +7,7 @@
 use crate::Failure;
 use fabric::aws::RunServices;
 use fabric::config::Config;
-use fabric::driver::{self, End, Event, Observer, Timing};
+use fabric::driver::{self, End, Timing};
 use fabric::events::TriggerEvent;
 use fabric::model::{LocationStatus, RunRequest, RunTrigger};
 use fabric::plan::{PlanContext, RunPlan, plan_run};
@@ -16,7 +16,7 @@ use fabric::steps::onboarding::{AccountEventAction, account_event_action};
 use fabric::workflow::TriggerDelivery;
 use std::io::Write;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How a run is followed from the command line.
 #[derive(Debug, Clone)]
@@ -82,103 +82,6 @@ async fn make_plan(
     Ok(plan_run(run_id, request, &services.directory, &context).await?)
 }
 
-fn print_plan(plan: &RunPlan, json: bool, out: &mut impl Write) -> std::io::Result<()> {
-    if json {
-        return writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(plan).map_err(std::io::Error::other)?
-        );
-    }
-    writeln!(
-        out,
-        "run {}: {} locations planned, {} skipped",
-        plan.run_id,
-        plan.planned_count(),
-        plan.skipped.len()
-    )?;
-    for wave in &plan.waves {
-        let gate = wave
-            .gate
-            .map(|g| format!(", gate {}% success", g.min_success_percent))
-            .unwrap_or_default();
-        writeln!(
-            out,
-            "\nwave {} ({} calls{gate})",
-            wave.name,
-            wave.calls.len()
-        )?;
-        for (index, call) in wave.calls.iter().enumerate() {
-            writeln!(
-                out,
-                "  call {} of {}: {} locations",
-                index + 1,
-                wave.calls.len(),
-                call.locations.len()
-            )?;
-            for line in rate_control_lines(call) {
-                writeln!(out, "    {line}")?;
-            }
-        }
-        if wave.calls.len() > 1 {
-            writeln!(
-                out,
-                "  SSM applies each call's rate control to that call alone: an entry split over calls (at most 50 accounts and 50 Regions each) runs its calls side by side"
-            )?;
-        }
-        writeln!(out, "  {:<14} REGION", "ACCOUNT")?;
-        for location in wave.locations() {
-            writeln!(out, "  {:<14} {}", location.account_id, location.region)?;
-        }
-    }
-    if !plan.skipped.is_empty() {
-        writeln!(out, "\nskipped")?;
-        for skip in &plan.skipped {
-            writeln!(
-                out,
-                "  {:<14} {:<14} {}",
-                skip.location.account_id, skip.location.region, skip.reason
-            )?;
-        }
-    }
-    Ok(())
-}
-
-/// The rate control SSM will apply to a call, one line per target location: how many
-/// locations run at once and how many may fail, and the same for each location's targets;
-/// SSM's defaults where the spec sets none.
-fn rate_control_lines(call: &fabric::plan::PlannedCall) -> Vec<String> {
-    call.target_locations
-        .iter()
-        .map(|location| {
-            let or_default = |value: Option<String>, default: &str| {
-                value.unwrap_or_else(|| format!("{default} (SSM's default)"))
-            };
-            let targets = match (&location.targets_max_concurrency, &location.targets_max_errors) {
-                (None, None) => String::new(),
-                (concurrency, errors) => format!(
-                    "; targets: TargetsMaxConcurrency {}, TargetsMaxErrors {}",
-                    concurrency.as_ref().map_or_else(|| "not set".to_owned(), ToString::to_string),
-                    errors.as_ref().map_or_else(|| "not set".to_owned(), ToString::to_string)
-                ),
-            };
-            format!(
-                "{} accounts x {} Regions: TargetLocationMaxConcurrency {}, TargetLocationMaxErrors {}{targets}",
-                location.accounts.len(),
-                location.regions.len(),
-                or_default(
-                    location.target_location_max_concurrency.as_ref().map(ToString::to_string),
-                    "1"
-                ),
-                or_default(
-                    location.target_location_max_errors.as_ref().map(ToString::to_string),
-                    "0"
-                ),
-            )
-        })
-        .collect()
-}
-
 /// `fabric plan PROFILE`.
 pub(crate) fn plan(
     config: &Path,
@@ -191,7 +94,7 @@ pub(crate) fn plan(
         let services = services(&config).await?;
         let request = manual_request(&config, profile)?;
         let plan = make_plan(&config, &services, &format!("plan-{profile}"), request).await?;
-        print_plan(&plan, json, out).map_err(other)
+        crate::plan_output::print_plan(&plan, json, out).map_err(other)
     })
 }
 
@@ -316,7 +219,7 @@ async fn drive(
     } else {
         driver::run::Follow::UntilStarted
     };
-    let mut printer = Printer::new(out);
+    let mut printer = crate::progress::Printer::new(out);
     let outcome = driver::run::carry_out(&ports, delivery, timing, until, &mut printer).await?;
     let out = printer.out;
     let run_id = outcome.run_id().map(ToOwned::to_owned);
@@ -366,93 +269,6 @@ async fn drive(
     }
 }
 
-/// Prints a workflow's progress: each step once as it is entered, what it answered, and the
-/// locations by status whenever they change.
-pub(crate) struct Printer<'w, W: Write> {
-    out: &'w mut W,
-    began: Instant,
-    last_state: &'static str,
-    last_counts: String,
-    failed: Option<std::io::Error>,
-}
-
-impl<'w, W: Write> Printer<'w, W> {
-    pub(crate) fn new(out: &'w mut W) -> Self {
-        Self {
-            out,
-            began: Instant::now(),
-            last_state: "",
-            last_counts: String::new(),
-            failed: None,
-        }
-    }
-
-    fn line(&mut self, line: &str) {
-        if let Err(error) = writeln!(self.out, "{line}") {
-            self.failed.get_or_insert(error);
-        }
-    }
-}
-
-impl<W: Write> Observer for Printer<'_, W> {
-    fn on(&mut self, event: Event<'_>) {
-        match event {
-            Event::Entered(state) => {
-                let quiet = state == "Prepare"
-                    || state.starts_with("Wait")
-                    || driver::run::GRAPH.is_choice(state)
-                    || driver::onboarding::GRAPH.is_choice(state);
-                if !quiet && state != self.last_state {
-                    self.line(&format!("==> {state}"));
-                }
-                if !quiet {
-                    self.last_state = state;
-                }
-            }
-            Event::RunStarted(started) => match (&started.wave, &started.run_id) {
-                (Some(wave), _) => self.line(&format!(
-                    "  wave {}: {} calls started, {} locations",
-                    wave.name,
-                    wave.calls.len(),
-                    started.locations
-                )),
-                (None, Some(run_id)) => self.line(&format!(
-                    "  run {run_id}: {} locations planned",
-                    started.locations
-                )),
-                (None, None) => {}
-            },
-            Event::Tracked(tracked) => {
-                let counts = tracked
-                    .counts
-                    .iter()
-                    .map(|(status, count)| format!("{status} {count}"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                if counts != self.last_counts {
-                    let elapsed = self.began.elapsed().as_secs_f64();
-                    self.line(&format!("  [{elapsed:>4.0}s] {counts}"));
-                    self.last_counts = counts;
-                }
-            }
-            Event::CallCollected {
-                execution_id,
-                collected,
-            } => self.line(&format!("  {collected} locations of {execution_id}")),
-            Event::Readiness(readiness) => {
-                self.line(&format!("  account status: {}", readiness.status));
-            }
-            Event::Caught { state, error } => self.line(&format!("  {state} failed: {error}")),
-            Event::Undelivered(data) => {
-                self.line(&format!(
-                    "  the report could not be published; the workflow's state: {data}"
-                ));
-            }
-            Event::Collected(_) | Event::Published(_) => {}
-        }
-    }
-}
-
 /// A dry run: the plan printed and SSM's preview of it; nothing starts.
 async fn preview_run(
     config: &Config,
@@ -462,7 +278,7 @@ async fn preview_run(
 ) -> Result<(), Failure> {
     let services = services(config).await?;
     let plan = make_plan(config, &services, run_id, request).await?;
-    print_plan(&plan, false, out).map_err(other)?;
+    crate::plan_output::print_plan(&plan, false, out).map_err(other)?;
     let preview = runs::preview(&services.automation, &plan).await?;
     writeln!(
         out,
@@ -678,41 +494,5 @@ fn account_event(
             .map_err(other)?;
             runtime()?.block_on(crate::onboarding::carry_out(config, input, false, out))
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::rate_control_lines;
-    use fabric::model::{
-        AccountId, AccountOrOu, Concurrency, ErrorThreshold, Region, TargetLocation,
-    };
-
-    #[test]
-    fn when_a_call_is_planned_then_its_rate_control_is_shown_with_ssms_defaults_where_unset() {
-        let account = AccountOrOu::Account(AccountId::new("111122223333").expect("an account"));
-        let mut set = TargetLocation::new(
-            vec![account.clone()],
-            vec![Region::new("us-east-1").expect("a Region")],
-        );
-        set.target_location_max_concurrency = Some(Concurrency::parse("20%").expect("valid"));
-        set.target_location_max_errors = Some(ErrorThreshold::parse("25%").expect("valid"));
-        set.targets_max_concurrency = Some(Concurrency::parse("10%").expect("valid"));
-        let unset = TargetLocation::new(
-            vec![account],
-            vec![Region::new("us-west-2").expect("a Region")],
-        );
-        let call = fabric::plan::PlannedCall {
-            client_token: "token".to_owned(),
-            target_locations: vec![set, unset],
-            locations: Vec::new(),
-        };
-        assert_eq!(
-            rate_control_lines(&call),
-            vec![
-                "1 accounts x 1 Regions: TargetLocationMaxConcurrency 20%, TargetLocationMaxErrors 25%; targets: TargetsMaxConcurrency 10%, TargetsMaxErrors not set".to_owned(),
-                "1 accounts x 1 Regions: TargetLocationMaxConcurrency 1 (SSM's default), TargetLocationMaxErrors 0 (SSM's default)".to_owned(),
-            ]
-        );
     }
 }

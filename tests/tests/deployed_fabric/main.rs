@@ -1,0 +1,118 @@
+//! The deployed fabric end to end on the local stack: `infra/template.yaml` deployed with the
+//! functions' real binaries, driven as users drive it: events put on its buses with
+//! `aws events put-events`, its schedules fired, its state machines run by moto's interpreter
+//! whose Lambda tasks reach the real functions, its reports read back from S3 and the topic.
+#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
+
+mod delivery;
+mod failures;
+mod journeys;
+
+use fabric::ports::ReportStore as _;
+use fabric::runs::RunState;
+use fabric_simulator::faults::{FaultSettings, ScriptedError};
+use fabric_simulator::lambda::FunctionFaults;
+use fabric_tests::{Deployed, Organization, workspace};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// Long enough for any execution here at the tests' time scale.
+const EXECUTION_TIMEOUT: Duration = Duration::from_secs(120);
+
+fn fixture(name: &str) -> Value {
+    let path = workspace().join("tests/fixtures/events").join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("the fixture is there"))
+        .expect("the fixture is JSON")
+}
+
+/// A `PutEvents` entry carrying `event` (a fixture, as EventBridge delivers it) to `bus`.
+fn entry(event: &Value, bus: &str) -> Value {
+    json!({
+        "Source": event["source"],
+        "DetailType": event["detail-type"],
+        "Detail": event["detail"].to_string(),
+        "Resources": event["resources"],
+        "EventBusName": bus,
+    })
+}
+
+/// The run id an execution's `StartRun` task answered.
+fn run_id(view: &fabric::aws::ExecutionView) -> String {
+    view.task_answers
+        .iter()
+        .find(|answer| answer.state == "StartRun")
+        .and_then(|answer| {
+            answer.output.as_ref()?["Payload"]["run_id"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| panic!("StartRun answered a run id: {view:?}"))
+}
+
+/// Every Lambda task of the execution was answered by a function (none failed).
+fn every_task_answered(view: &fabric::aws::ExecutionView) {
+    assert!(!view.task_answers.is_empty(), "tasks ran: {view:?}");
+    for answer in &view.task_answers {
+        assert!(
+            answer
+                .output
+                .as_ref()
+                .is_some_and(|output| output["StatusCode"] == 200),
+            "{} answered by its function: {answer:?}",
+            answer.state
+        );
+    }
+}
+
+/// The messages on the deployment's queue `logical_id`, with their attributes, once there are
+/// any (at most `timeout`; none after it).
+async fn queued(
+    deployed: &Deployed,
+    logical_id: &str,
+    timeout: Duration,
+) -> Vec<(Value, std::collections::HashMap<String, String>)> {
+    let sdk = fabric_tests::central_config(deployed.world.org.stack.endpoint(), "us-east-1").await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(&deployed.deployment.queues[logical_id])
+            .max_number_of_messages(10)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .expect("ReceiveMessage answers");
+        if !received.messages().is_empty() || std::time::Instant::now() > deadline {
+            return received
+                .messages()
+                .iter()
+                .map(|message| {
+                    let attributes = message
+                        .message_attributes()
+                        .into_iter()
+                        .flatten()
+                        .map(|(name, value)| {
+                            (
+                                name.clone(),
+                                value.string_value().unwrap_or_default().to_owned(),
+                            )
+                        })
+                        .collect();
+                    let body = serde_json::from_str(message.body().unwrap_or_default());
+                    (body.unwrap_or_default(), attributes)
+                })
+                .collect();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Fires the schedule `name` and returns the execution it started.
+async fn fired_execution(deployed: &Deployed, name: &str) -> String {
+    let fired = deployed.fire(name).await;
+    let fabric_simulator::delivery::Delivered::Execution(execution) = fired.delivered else {
+        panic!("the schedule started an execution: {fired:?}");
+    };
+    execution
+}
