@@ -5,6 +5,7 @@
 //! Also counts calls by operation, the simulator's own and those forwarded to moto, for tests
 //! and benchmarks.
 
+use crate::lock;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -114,12 +115,6 @@ pub struct Faults {
     stats: Mutex<CallStats>,
     /// For each scripted error, how many more calls get it (`None`: all).
     remaining: Mutex<Vec<Option<u64>>>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The rate class of an operation and its limit per second, as SSM documents them.

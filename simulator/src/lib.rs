@@ -30,3 +30,11 @@ pub mod ssm;
 pub mod stack;
 pub mod template;
 pub mod wire;
+
+/// The guard of `mutex`, poisoned or not: every critical section here is one assignment or
+/// collection change, so a holder that panicked leaves the data whole.
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

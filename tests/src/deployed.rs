@@ -115,6 +115,20 @@ impl Deployed {
             .clone()
     }
 
+    /// Makes the function `logical_id` crash on each of its next `times` invocations.
+    pub fn crash(&self, logical_id: &str, times: u32) {
+        self.world
+            .org
+            .stack
+            .simulator()
+            .lambda()
+            .inject(&fabric_simulator::lambda::FunctionFaults {
+                function: self.function(logical_id),
+                crash: times,
+            })
+            .unwrap_or_else(|error| panic!("{logical_id} is deployed: {error}"));
+    }
+
     /// Puts `entries` (`PutEvents` entries, `EventBusName` and all) with the AWS CLI, as the
     /// central account, or as `member` (through its `OrganizationAccountAccessRole`) in
     /// `region`; panics unless every entry is accepted.

@@ -16,6 +16,7 @@ pub use schedules::{FireError, FireRequest, Fired, ScheduleRoute};
 pub use targets::{Delivered, RetryPolicy, Target, TargetInput};
 
 use crate::lambda::Lambda;
+use crate::lock;
 use crate::moto::Moto;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -284,10 +285,4 @@ pub fn event_ids(answer: &[u8]) -> Vec<String> {
         .iter()
         .filter_map(|entry| entry["EventId"].as_str().map(str::to_owned))
         .collect()
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -17,6 +17,7 @@ mod sandboxes;
 
 pub use sandboxes::Outcome;
 
+use crate::lock;
 use crate::moto::Moto;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -269,12 +270,6 @@ impl Lambda {
             .find(|function| function.has_sandbox(sandbox))
             .cloned()
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// `seconds` of a documented interval, divided by the time scale (at least 10 ms).

@@ -87,18 +87,7 @@ async fn when_a_rule_target_is_throttled_then_delivery_retries_and_a_refused_eve
 async fn when_every_attempt_of_an_asynchronous_invocation_fails_then_the_event_is_dead_lettered() {
     let world = Organization::of(1).onboarded().world().await;
     let deployed = Deployed::on(world, &[]).await;
-    let function = deployed.function("AccountEventsFunction");
-    deployed
-        .world
-        .org
-        .stack
-        .simulator()
-        .lambda()
-        .inject(&FunctionFaults {
-            function,
-            crash: 10,
-        })
-        .expect("the function is deployed");
+    deployed.crash("AccountEventsFunction", 10);
     let newcomer = deployed.world.create_account("dead-lettered").await;
     let mut event = fixture("org-create-account-result-succeeded.json");
     event["detail"]["serviceEventDetails"]["createAccountStatus"]["accountId"] =

@@ -7,17 +7,7 @@ use super::*;
 async fn when_a_function_crashes_on_its_first_invocation_then_the_state_machine_retries_it() {
     let world = Organization::of(2).onboarded().world().await;
     let deployed = Deployed::on(world, &[]).await;
-    deployed
-        .world
-        .org
-        .stack
-        .simulator()
-        .lambda()
-        .inject(&FunctionFaults {
-            function: deployed.function("TrackRunFunction"),
-            crash: 1,
-        })
-        .expect("the function is deployed");
+    deployed.crash("TrackRunFunction", 1);
 
     let execution = fired_execution(&deployed, "patch-window").await;
     let view = deployed.finished(&execution, EXECUTION_TIMEOUT).await;

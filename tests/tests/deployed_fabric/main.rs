@@ -11,7 +11,6 @@ mod journeys;
 use fabric::ports::ReportStore as _;
 use fabric::runs::RunState;
 use fabric_simulator::faults::{FaultSettings, ScriptedError};
-use fabric_simulator::lambda::FunctionFaults;
 use fabric_tests::{Deployed, Organization, workspace};
 use serde_json::{Value, json};
 use std::time::Duration;
