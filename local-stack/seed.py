@@ -262,7 +262,13 @@ def main():
         "--failing-instances",
         type=int,
         default=0,
-        help=f"tag the first instance of the first N accounts (first Region) {BEHAVIOUR_TAG}=fail",
+        help=f"tag the first instance of the first N accounts (first Region) {BEHAVIOUR_TAG}=fail "
+        "(or the --behaviour given)",
+    )
+    parser.add_argument(
+        "--behaviour",
+        default="fail",
+        help=f"the {BEHAVIOUR_TAG} tag value of --failing-instances' instances: fail, sleep=MS or fail-after=MS",
     )
     parser.add_argument("--output", help="also write the JSON summary to this file")
     parser.add_argument(
@@ -294,7 +300,7 @@ def main():
     failing = []
     for account in accounts[: args.failing_instances]:
         instance = account["instances"][regions[0]][0]
-        client(args.endpoint, "ec2", account["id"], regions[0]).create_tags(Resources=[instance], Tags=[{"Key": BEHAVIOUR_TAG, "Value": "fail"}])
+        client(args.endpoint, "ec2", account["id"], regions[0]).create_tags(Resources=[instance], Tags=[{"Key": BEHAVIOUR_TAG, "Value": args.behaviour}])
         failing.append({"account": account["id"], "region": regions[0], "instance": instance})
 
     if args.config_out:

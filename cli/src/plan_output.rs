@@ -23,7 +23,16 @@ pub(crate) fn print_plan(plan: &RunPlan, json: bool, out: &mut impl Write) -> st
     for wave in &plan.waves {
         let gate = wave
             .gate
-            .map(|g| format!(", gate {}% success", g.min_success_percent))
+            .as_ref()
+            .map(|g| {
+                let approval = g.approval.as_ref().map_or(String::new(), |approval| {
+                    format!(
+                        " and a person's approval (fabric approve; {} s to answer)",
+                        approval.timeout().as_secs()
+                    )
+                });
+                format!(", gate {}% success{approval}", g.min_success_percent)
+            })
             .unwrap_or_default();
         writeln!(
             out,

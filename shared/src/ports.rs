@@ -193,6 +193,10 @@ pub trait Automation: Send + Sync {
 
     /// The per-target children of a rate-controlled execution.
     async fn target_executions(&self, parent_id: &str) -> Result<Vec<TargetExecution>>;
+
+    /// Stops an execution and everything it started; one that has ended already is left as
+    /// it is.
+    async fn stop(&self, id: &str) -> Result<()>;
 }
 
 /// Automation in any location, through the role the fabric assumes in the target account.

@@ -148,6 +148,10 @@ pub struct RunTracked {
     /// The started calls' parent execution ids of the latest wave: the items of the
     /// `CollectCalls` Distributed Map.
     pub calls: Vec<String>,
+    /// True when the run's deadline passed: what still ran was stopped, and the run goes on
+    /// to its report.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deadline_passed: bool,
 }
 
 /// What `collect-results` takes: a run, and for the `CollectCall` step one of its calls.

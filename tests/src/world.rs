@@ -44,6 +44,7 @@ pub struct Organization {
     without_role: usize,
     without_shares: usize,
     failing_instances: usize,
+    behaviour: Option<String>,
     without_instances: bool,
     extra_documents: usize,
 }
@@ -92,6 +93,14 @@ impl Organization {
         self
     }
 
+    /// The scripted instances (`failing_instances`) behave as `behaviour` says (the
+    /// simulator's instance tag: `fail`, `sleep=MS`, `fail-after=MS`) instead of failing.
+    #[must_use]
+    pub fn behaving(mut self, behaviour: &str) -> Self {
+        self.behaviour = Some(behaviour.to_owned());
+        self
+    }
+
     /// No EC2 instances anywhere.
     #[must_use]
     pub fn without_instances(mut self) -> Self {
@@ -124,6 +133,9 @@ impl Organization {
             if count > 0 {
                 args.extend([flag.to_owned(), count.to_string()]);
             }
+        }
+        if let Some(behaviour) = &self.behaviour {
+            args.extend(["--behaviour".to_owned(), behaviour.clone()]);
         }
         if self.without_instances {
             args.extend(["--instances-per-location".to_owned(), "0".to_owned()]);

@@ -375,7 +375,31 @@ impl Automation for SsmAutomation {
         }
         Ok(children)
     }
+
+    #[tracing::instrument(skip(self))]
+    async fn stop(&self, id: &str) -> Result<()> {
+        match self
+            .client
+            .stop_automation_execution()
+            .automation_execution_id(id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) => match aws_error("ssm", "StopAutomationExecution", error) {
+                // The API reference: "The specified update status operation isn't valid"
+                // (the execution has ended meanwhile): nothing is left to stop.
+                Error::Aws {
+                    code: Some(code), ..
+                } if code == ALREADY_ENDED => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
 }
+
+/// The error `StopAutomationExecution` answers for an execution that has ended.
+const ALREADY_ENDED: &str = "InvalidAutomationStatusUpdateException";
 
 #[cfg(test)]
 #[path = "ssm_tests.rs"]

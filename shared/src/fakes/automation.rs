@@ -213,6 +213,23 @@ impl Automation for ScriptedAutomation {
     async fn target_executions(&self, _parent_id: &str) -> Result<Vec<TargetExecution>> {
         Ok(Vec::new())
     }
+
+    async fn stop(&self, id: &str) -> Result<()> {
+        let mut book = lock(&self.book);
+        let execution = book
+            .executions
+            .get_mut(id)
+            .ok_or_else(|| Error::not_found("execution", id, None))?;
+        if !execution.status.is_final() {
+            execution.status = AutomationStatus::Cancelled;
+        }
+        for (_, status, _) in &mut execution.steps {
+            if !status.is_final() {
+                *status = AutomationStatus::Cancelled;
+            }
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]

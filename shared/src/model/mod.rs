@@ -7,6 +7,7 @@ mod onboarding_report;
 mod rate_control;
 mod run_report;
 mod run_request;
+mod span;
 mod targets;
 pub(crate) mod validated;
 
@@ -22,7 +23,8 @@ pub use run_report::{
     AutomationStatus, LocationResult, LocationStatus, RunReport, TargetResult, status_name,
 };
 pub use run_request::{
-    AlarmConfiguration, DEFAULT_EXECUTION_ROLE, Parameters, RunRequest, RunSpec, RunTrigger,
-    TargetLocation, Wave, WaveGate,
+    AlarmConfiguration, ApprovalGate, DEFAULT_EXECUTION_ROLE, Parameters, RunRequest, RunSpec,
+    RunTrigger, TargetLocation, Wave, WaveGate,
 };
+pub use span::Span;
 pub use targets::{SsmTarget, Target};

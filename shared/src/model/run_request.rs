@@ -5,6 +5,7 @@
 use super::document::{DocumentRef, DocumentVersion};
 use super::ids::{AccountId, AccountOrOu, Region, RoleName};
 use super::rate_control::{Concurrency, ErrorThreshold};
+use super::span::Span;
 use super::targets::Target;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,11 @@ pub const DEFAULT_EXECUTION_ROLE: &str = "AWS-SystemsManager-AutomationExecution
 const MAX_TARGETS: usize = 1;
 /// SSM's limit on the length of a parameter name (and `TargetParameterName`).
 const MAX_PARAMETER_NAME_LEN: usize = 50;
+/// How long a run may take unless its spec says otherwise: well inside the run state
+/// machine's own limit (`TimeoutSeconds`: 24 hours), so that the report is always published.
+const DEFAULT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
+/// How long a wave's approval waits unless its gate says otherwise.
+const DEFAULT_APPROVAL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// The runbook parameters: name -> values, as SSM takes them.
 pub type Parameters = BTreeMap<String, Vec<String>>;
@@ -100,12 +106,37 @@ impl TargetLocation {
 }
 
 /// What must hold after a wave for the next one to start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WaveGate {
     /// The share of the wave's locations that must end in success, in percent.
     #[schemars(range(max = 100))]
     pub min_success_percent: u8,
+    /// A person must also approve (`fabric approve RUN_ID`) before the next wave starts: the
+    /// request is published to the topic, and the run waits for the answer. SSM's own
+    /// `aws:approve` cannot be used here: it does not support multi-account and Region
+    /// automations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalGate>,
+}
+
+/// A person's approval between two waves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalGate {
+    /// How long the request waits for an answer (`30m`, `4h`; default `1h`); without one the
+    /// run ends, reported, and the later waves do not start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Span>,
+}
+
+impl ApprovalGate {
+    /// How long the request waits for an answer.
+    pub fn timeout(&self) -> std::time::Duration {
+        self.timeout
+            .as_ref()
+            .map_or(DEFAULT_APPROVAL_TIMEOUT, Span::duration)
+    }
 }
 
 /// A group of target locations run together; waves run one after another.
@@ -156,6 +187,11 @@ pub struct RunSpec {
     /// An alarm that stops the whole run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alarm_configuration: Option<AlarmConfiguration>,
+    /// How long the run may take from its start to its report (`30m`, `4h`; default `12h`, at
+    /// most `23h`). At the deadline the automations still running are stopped and the report
+    /// is published with those locations `TimedOut`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<Span>,
 }
 
 impl RunSpec {
@@ -201,7 +237,11 @@ impl RunSpec {
                     wave.name
                 ));
             }
-            if wave.gate.is_some_and(|gate| gate.min_success_percent > 100) {
+            if wave
+                .gate
+                .as_ref()
+                .is_some_and(|gate| gate.min_success_percent > 100)
+            {
                 return invalid(format!(
                     "wave {index} ({}) asks for more than 100% success",
                     wave.name
@@ -221,6 +261,13 @@ impl RunSpec {
         self.target_locations
             .iter()
             .chain(self.waves.iter().flat_map(|wave| &wave.target_locations))
+    }
+
+    /// How long the run may take.
+    pub fn deadline(&self) -> std::time::Duration {
+        self.deadline
+            .as_ref()
+            .map_or(DEFAULT_DEADLINE, Span::duration)
     }
 
     /// The waves to run in order: the declared waves, or one unnamed wave of `target_locations`.

@@ -202,7 +202,10 @@ async fn when_a_location_is_in_two_waves_then_it_runs_only_in_the_first() {
         "account 2 has not enabled us-west-2"
     );
     assert_eq!(
-        plan.waves[0].gate.map(|gate| gate.min_success_percent),
+        plan.waves[0]
+            .gate
+            .as_ref()
+            .map(|gate| gate.min_success_percent),
         Some(100)
     );
     let all = planned(&plan);

@@ -14,7 +14,7 @@ pub fn gate(
     let Some(wave) = plan.waves.get(wave_index) else {
         return Ok(());
     };
-    let Some(gate) = wave.gate else {
+    let Some(gate) = &wave.gate else {
         return Ok(());
     };
     let results: Vec<&LocationResult> = report

@@ -1,10 +1,12 @@
 //! Carrying out a plan, by concern: [`request`] turns a trigger into the run it asks for,
 //! [`state`] keeps a run between steps (and decides what a delivery of its trigger finds),
 //! [`start`] starts a wave's calls, [`track`] follows them, [`collect`] reads every location's
-//! result from its child execution, and [`gate`] decides whether the next wave starts. The
+//! result from its child execution, [`deadline`] ends a run that outlives its deadline, and
+//! [`gate`] decides whether the next wave starts. The
 //! state machine's tasks over these are in [`crate::steps`].
 
 pub mod collect;
+pub mod deadline;
 pub mod gate;
 pub mod request;
 pub mod start;

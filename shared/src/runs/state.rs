@@ -51,6 +51,12 @@ pub struct RunState {
     /// once a workflow gave the run up after a failure: the next delivery carries it on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// When the run was accepted: its deadline counts from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub begun_at: Option<crate::report::Timestamp>,
+    /// What was still running when the run's deadline passed, once it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_passed: Option<super::deadline::DeadlinePassed>,
 }
 
 /// What a delivery of a run trigger finds.
@@ -122,6 +128,8 @@ impl RunState {
             failure: None,
             report_uri: None,
             owner: None,
+            begun_at: Some(crate::report::now()),
+            deadline_passed: None,
         }
     }
 
@@ -230,7 +238,8 @@ impl RunState {
 
     /// The report so far (every planned and skipped location), from the kept results of each
     /// call (collected now for calls that have none kept), with the reason the rest did not
-    /// start when a gate or a failed workflow stopped the run. Kept results that cannot be read are
+    /// start when a gate, the deadline or a failed workflow stopped the run, and the locations
+    /// unfinished at the deadline `TimedOut`. Kept results that cannot be read are
     /// [`Error::CorruptState`].
     pub async fn report(
         &self,
@@ -254,6 +263,8 @@ impl RunState {
             }
         }
         let not_started = self.stopped.as_deref().or(self.failure.as_deref());
-        assemble(&self.plan, &self.started, not_started, results)
+        let mut report = assemble(&self.plan, &self.started, not_started, results)?;
+        self.mark_timed_out(&mut report)?;
+        Ok(report)
     }
 }

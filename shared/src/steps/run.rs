@@ -137,18 +137,27 @@ pub async fn start_wave(ports: &RunPorts<'_>, step: RunStep) -> Result<RunStarte
 }
 
 /// `TrackRun`: locations by status, whether every started automation has ended, and the
-/// latest wave's calls (the items of the `CollectCalls` map).
+/// latest wave's calls (the items of the `CollectCalls` map). Past the run's deadline, what
+/// still runs is stopped and the run counts as done: it is collected and reported.
 pub async fn track_run(ports: &RunPorts<'_>, step: RunStep) -> Result<RunTracked> {
-    let state = RunState::load(ports.store, &step.run_id).await?;
+    let mut state = RunState::load(ports.store, &step.run_id).await?;
     let progress = runs::progress(ports.automation, &state.started).await?;
+    let now = crate::report::now();
+    let deadline_passed =
+        state.deadline_passed.is_some() || (!progress.done && state.past_deadline(now));
+    if deadline_passed && state.deadline_passed.is_none() {
+        state.end_at_deadline(ports.automation, now).await?;
+        state.save(ports.store).await?;
+    }
     Ok(RunTracked {
         run_id: step.run_id,
-        done: progress.done,
+        done: progress.done || deadline_passed,
         counts: progress.counts,
         calls: state
             .latest_wave_calls()
             .map(|call| call.execution_id.clone())
             .collect(),
+        deadline_passed,
     })
 }
 

@@ -103,29 +103,7 @@ async fn when_the_patch_window_fires_then_every_planned_location_is_reported_in_
             "{location:?} is in the report"
         );
     }
-    let uri = state.report_uri.clone().expect("the report was stored");
-    let prefix = &deployed
-        .world
-        .config
-        .reports
-        .as_ref()
-        .expect("reports are configured")
-        .prefix;
-    let key = uri
-        .trim_start_matches("s3://")
-        .split_once('/')
-        .and_then(|(_, key)| key.strip_prefix(prefix.as_str()))
-        .expect("s3://BUCKET/PREFIX/KEY")
-        .to_owned();
-    let stored = deployed
-        .world
-        .runs
-        .store
-        .get(&key)
-        .await
-        .expect("S3 answers")
-        .expect("the report object is there");
-    let stored: Value = serde_json::from_slice(&stored).expect("the stored report is JSON");
+    let stored = stored_report(&deployed, &state).await;
     assert_eq!(stored["run_id"], json!(run_id));
     let published = deployed.published().await;
     assert!(

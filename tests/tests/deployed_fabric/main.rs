@@ -7,6 +7,7 @@
 mod delivery;
 mod failures;
 mod journeys;
+mod long_runs;
 
 use fabric::ports::ReportStore as _;
 use fabric::runs::RunState;
@@ -105,6 +106,47 @@ async fn queued(
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// The report the run `state` names as published, read back from S3.
+async fn stored_report(deployed: &Deployed, state: &RunState) -> Value {
+    let uri = state.report_uri.clone().expect("the report was stored");
+    let prefix = &deployed
+        .world
+        .config
+        .reports
+        .as_ref()
+        .expect("reports are configured")
+        .prefix;
+    let key = uri
+        .trim_start_matches("s3://")
+        .split_once('/')
+        .and_then(|(_, key)| key.strip_prefix(prefix.as_str()))
+        .expect("s3://BUCKET/PREFIX/KEY")
+        .to_owned();
+    let stored = deployed
+        .world
+        .runs
+        .store
+        .get(&key)
+        .await
+        .expect("S3 answers")
+        .expect("the report object is there");
+    serde_json::from_slice(&stored).expect("the stored report is JSON")
+}
+
+/// Sets `key` to `value` in run profile `profile` of the world's config file (before the
+/// deployment reads it).
+fn set_in_profile(world: &mut fabric_tests::World, profile: &str, key: &str, value: Value) {
+    let text = std::fs::read_to_string(&world.config_path).expect("the config is there");
+    let mut config: Value = serde_yaml_ng::from_str(&text).expect("the config is YAML");
+    config["run_profiles"][profile][key] = value;
+    std::fs::write(
+        &world.config_path,
+        serde_yaml_ng::to_string(&config).expect("YAML"),
+    )
+    .expect("the config is written");
+    world.config = fabric::config::Config::load(&world.config_path).expect("the config loads");
 }
 
 /// Fires the schedule `name` and returns the execution it started.

@@ -24,6 +24,7 @@ fn run_answers() -> BTreeMap<&'static str, Value> {
                 done: true,
                 counts: counts.clone(),
                 calls: CALLS.map(str::to_owned).to_vec(),
+                deadline_passed: false,
             }),
         ),
         (
