@@ -2,6 +2,7 @@
 //! project grows) plans, runs and reports. Human output by default, `--json` for machines;
 //! exit 0 on success, 2 on bad input, 1 on any other failure.
 
+mod approvals;
 mod deployment;
 mod executions;
 mod explain;
@@ -88,6 +89,28 @@ enum Command {
         /// Seconds between polls with --wait.
         #[arg(long, default_value_t = 2)]
         interval: u64,
+    },
+    /// Approve the wave a run's gate waits on (a gate with `approval`): the next wave starts.
+    Approve {
+        /// The run id.
+        run: String,
+        /// The config file.
+        #[arg(long, env = "FABRIC_CONFIG", default_value = "fabric.yaml")]
+        config: PathBuf,
+        /// What to record beside the approval.
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Reject the wave a run's gate waits on: the run ends there, and is reported.
+    Reject {
+        /// The run id.
+        run: String,
+        /// The config file.
+        #[arg(long, env = "FABRIC_CONFIG", default_value = "fabric.yaml")]
+        config: PathBuf,
+        /// Why (recorded in the run's report).
+        #[arg(long)]
+        reason: String,
     },
     /// A run's report: every location's result.
     Report {
@@ -364,6 +387,18 @@ fn run(command: Command, out: &mut impl Write) -> Result<(), Failure> {
             }
             return runs::status(&config, &run, json, out);
         }
+        Command::Approve {
+            run,
+            config,
+            comment,
+        } => {
+            return approvals::answer(&config, &run, approvals::Answer::Approve { comment }, out);
+        }
+        Command::Reject {
+            run,
+            config,
+            reason,
+        } => return approvals::answer(&config, &run, approvals::Answer::Reject { reason }, out),
         Command::Report { run, config, json } => return runs::report(&config, &run, json, out),
     };
     written.map_err(|error| Failure::Other(format!("cannot write the output: {error}")))

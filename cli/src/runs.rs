@@ -53,7 +53,8 @@ async fn services(config: &Config) -> Result<RunServices, Failure> {
     Ok(RunServices::new(&sdk, config)?)
 }
 
-fn requested_by() -> String {
+/// Who asks: the local user's name.
+pub(crate) fn requested_by() -> String {
     std::env::var("USER").unwrap_or_else(|_| "fabric-cli".to_owned())
 }
 

@@ -30,6 +30,20 @@ pub fn now() -> Timestamp {
     Utc::now()
 }
 
+/// A message's subject: `[Automation Fabric] ` and `text`, cut to SNS's limit.
+pub fn subject_line(text: &str) -> String {
+    let subject = format!("[Automation Fabric] {text}");
+    if subject.chars().count() > MAX_SUBJECT_CHARS {
+        subject
+            .chars()
+            .take(MAX_SUBJECT_CHARS - 1)
+            .collect::<String>()
+            + "…"
+    } else {
+        subject
+    }
+}
+
 /// Where a run's report is stored: `runs/year=YYYY/month=MM/day=DD/<run id>.json`.
 pub fn run_report_key(run_id: &str, finished: DateTime<Utc>) -> String {
     format!(
@@ -81,17 +95,10 @@ pub fn run_notification(report: &RunReport, report_uri: &str) -> Notification {
         })
         .collect();
     let listed = &failures[..failures.len().min(MAX_LISTED_FAILURES)];
-    let mut subject = format!(
-        "[Automation Fabric] {status}: {} in {succeeded} of {total} locations",
+    let subject = subject_line(&format!(
+        "{status}: {} in {succeeded} of {total} locations",
         report.document.name()
-    );
-    if subject.chars().count() > MAX_SUBJECT_CHARS {
-        subject = subject
-            .chars()
-            .take(MAX_SUBJECT_CHARS - 1)
-            .collect::<String>()
-            + "…";
-    }
+    ));
     let summary = json!({
         "run_id": report.run_id,
         "status": status,

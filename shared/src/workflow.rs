@@ -54,12 +54,18 @@ pub struct StepError {
     /// The error's type: a `Fabric.*` name, a Lambda or `States.*` error.
     #[serde(rename = "Error", default)]
     pub error: String,
-    /// What happened (for a Lambda error, its JSON diagnostic).
-    #[serde(rename = "Cause", default)]
+    /// What happened (for a Lambda error, its JSON diagnostic; empty when the error came
+    /// with none, e.g. a `SendTaskFailure` without a cause).
+    #[serde(rename = "Cause", default, deserialize_with = "null_as_empty")]
     pub cause: String,
     /// The step that failed (a `…Caught` Pass state names it after the Catch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
+}
+
+/// A string that may be sent as `null`: empty then.
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 impl std::fmt::Display for StepError {
@@ -100,8 +106,43 @@ pub enum StartRequest {
     /// `StartRun`.
     Trigger(TriggerDelivery),
     /// `StartWave`.
-    Wave(RunStep),
+    Wave(WaveStep),
 }
+
+/// `StartWave`'s input: the run, and the approval that let its next wave start when the gate
+/// before it asked for one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaveStep {
+    /// The run's id.
+    pub run_id: String,
+    /// The answer to the gate's approval request (`null` when the gate asked for none).
+    #[serde(default)]
+    pub approval: Option<Approval>,
+}
+
+/// A person's approval of a wave's gate: what `fabric approve` sends the waiting task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    /// Who approved, as their credentials name them.
+    pub approved_by: String,
+    /// What they said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// A person's rejection of a wave's gate: the cause of the `Fabric.Rejected` error that
+/// `fabric reject` sends the waiting task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    /// Who rejected, as their credentials name them.
+    pub rejected_by: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// The error `fabric reject` answers a waiting approval with.
+pub const REJECTED: &str = "Fabric.Rejected";
 
 /// A step of a run: which run (its state is in the report store).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,6 +216,12 @@ pub struct RunCollected {
     pub collected: usize,
     /// The report so far, by status.
     pub counts: BTreeMap<String, usize>,
+    /// True when the next wave starts only once a person approves it.
+    #[serde(default)]
+    pub approval_needed: bool,
+    /// How long the approval request waits for an answer, in seconds (0 when none is needed).
+    #[serde(default)]
+    pub approval_timeout_seconds: u64,
 }
 
 /// What `publish-report` takes: which report to store and publish.
@@ -189,6 +236,18 @@ pub enum PublishRequest {
         /// The error of a failed path.
         #[serde(default)]
         error: Option<StepError>,
+        /// How a wave's approval request ended when it ended the run: rejected
+        /// (`Fabric.Rejected`) or unanswered (`States.Timeout`).
+        #[serde(default)]
+        verdict: Option<StepError>,
+    },
+    /// A wave's approval request (the `RequestApproval` task): kept in the run's state with
+    /// the token that answers it, and published to the topic.
+    Approval {
+        /// Which run.
+        run_id: String,
+        /// The waiting task's token.
+        task_token: String,
     },
     /// An onboarding's report.
     Onboarding {

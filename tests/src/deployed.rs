@@ -171,6 +171,22 @@ impl Deployed {
         );
     }
 
+    /// Runs the `fabric` command (built beside the functions) with `args`, as the central
+    /// account's operator on this stack with the world's config; its output.
+    pub async fn fabric(&self, args: &[&str]) -> std::process::Output {
+        tokio::process::Command::new(function_binaries().join("fabric"))
+            .args(args)
+            .env("AWS_ENDPOINT_URL", self.world.org.stack.endpoint())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env("AWS_REGION", "us-east-1")
+            .env("FABRIC_CONFIG", &self.world.config_path)
+            .output()
+            .await
+            .expect("the fabric command runs")
+    }
+
     /// Fires the schedule `name` (the stack's `name`) now.
     pub async fn fire(&self, name: &str) -> fabric_simulator::delivery::Fired {
         let scheduled_time = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
@@ -224,15 +240,19 @@ impl Deployed {
         }
     }
 
+    /// Where the execution `arn` stands now.
+    pub async fn execution_view(&self, arn: &str) -> ExecutionView {
+        self.executions
+            .view(arn)
+            .await
+            .expect("the execution is there")
+    }
+
     /// Follows the execution `arn` to its end (at most `timeout`).
     pub async fn finished(&self, arn: &str, timeout: Duration) -> ExecutionView {
         let deadline = Instant::now() + timeout;
         loop {
-            let view = self
-                .executions
-                .view(arn)
-                .await
-                .expect("the execution is there");
+            let view = self.execution_view(arn).await;
             if view.status != "RUNNING" {
                 return view;
             }

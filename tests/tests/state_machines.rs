@@ -189,7 +189,9 @@ fn every_task_retries_transient_errors_and_has_a_failure_path() {
             .into_iter()
             .filter(|(_, s)| s["Type"] == "Task")
         {
-            let lambda = state["Resource"] == LAMBDA_INVOKE;
+            // A Lambda task, waiting for a token or not, retries Lambda's transient errors.
+            let lambda = state["Resource"] == LAMBDA_INVOKE
+                || state["Resource"] == format!("{LAMBDA_INVOKE}.waitForTaskToken");
             let retried: BTreeSet<&str> = state["Retry"]
                 .as_array()
                 .into_iter()

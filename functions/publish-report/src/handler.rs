@@ -28,6 +28,7 @@ mod tests {
                 run_id: run_id.to_owned(),
             },
             error: None,
+            verdict: None,
         })
     }
 

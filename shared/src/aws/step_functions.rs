@@ -131,6 +131,32 @@ impl Executions {
             .map_err(|error| aws_error("sfn", "StartExecution", error))
     }
 
+    /// Answers the task waiting on `task_token` with `output`: the execution goes on.
+    pub async fn succeed_task(&self, task_token: &str, output: &serde_json::Value) -> Result<()> {
+        self.client
+            .send_task_success()
+            .task_token(task_token)
+            .output(output.to_string())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| aws_error("sfn", "SendTaskSuccess", error))
+    }
+
+    /// Fails the task waiting on `task_token` with `error` and `cause`: the execution takes
+    /// its Catch.
+    pub async fn fail_task(&self, task_token: &str, error: &str, cause: &str) -> Result<()> {
+        self.client
+            .send_task_failure()
+            .task_token(task_token)
+            .error(error)
+            .cause(cause)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|failure| aws_error("sfn", "SendTaskFailure", failure))
+    }
+
     /// Where the execution `arn` stands.
     pub async fn view(&self, arn: &str) -> Result<ExecutionView> {
         let described = self

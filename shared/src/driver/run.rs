@@ -6,7 +6,8 @@ use super::{End, Event, Observer, Timing, retried, to_value};
 use crate::steps::RunPorts;
 use crate::steps::run as steps;
 use crate::workflow::{
-    ReportPublished, RunCollected, RunStarted, RunStep, RunTracked, StepError, TriggerDelivery,
+    Approval, PublishRequest, ReportPublished, RunCollected, RunStarted, RunStep, RunTracked,
+    StepError, TriggerDelivery, WaveStep,
 };
 use crate::{Error, Result};
 use futures_util::StreamExt;
@@ -31,12 +32,17 @@ const COLLECT_CALLS_CAUGHT: &str = "CollectCallsCaught";
 const COLLECT_RESULTS: &str = "CollectResults";
 const COLLECT_RESULTS_CAUGHT: &str = "CollectResultsCaught";
 const MORE_WAVES: &str = "MoreWaves";
+const NEEDS_APPROVAL: &str = "NeedsApproval";
+const REQUEST_APPROVAL: &str = "RequestApproval";
 const PUBLISH_REPORT: &str = "PublishReport";
 const OUTCOME: &str = "Outcome";
 const RUN_FAILED: &str = "RunFailed";
 const RUN_REPORTED: &str = "RunReported";
 const KEEP_UNDELIVERED: &str = "KeepUndelivered";
 const PUBLISH_FAILED: &str = "PublishFailed";
+
+/// The error the local driver ends a run with at a wave gate that needs a person's approval.
+pub const APPROVAL_NEEDS_DEPLOYMENT: &str = "Fabric.ApprovalNeedsDeployment";
 
 /// How many `CollectCall` items run at once (the deployed Distributed Map runs 40).
 const COLLECT_CALLS_AT_ONCE: usize = 8;
@@ -82,8 +88,17 @@ pub const GRAPH: Graph = Graph {
             MORE_WAVES,
             "$.collected.next_wave",
             Test::BooleanEquals(true),
-            START_WAVE,
+            NEEDS_APPROVAL,
         ),
+        choice(
+            NEEDS_APPROVAL,
+            "$.collected.approval_needed",
+            Test::BooleanEquals(true),
+            REQUEST_APPROVAL,
+        ),
+        edge(NEEDS_APPROVAL, On::Default, START_WAVE),
+        edge(REQUEST_APPROVAL, On::Next, START_WAVE),
+        edge(REQUEST_APPROVAL, On::Catch, PUBLISH_REPORT),
         edge(MORE_WAVES, On::Default, PUBLISH_REPORT),
         edge(PUBLISH_REPORT, On::Next, OUTCOME),
         edge(PUBLISH_REPORT, On::Catch, KEEP_UNDELIVERED),
@@ -109,6 +124,8 @@ struct Data {
     progress: Option<RunTracked>,
     collected: Option<RunCollected>,
     error: Option<StepError>,
+    approval: Option<Approval>,
+    verdict: Option<StepError>,
     published: Option<ReportPublished>,
 }
 
@@ -183,8 +200,22 @@ pub async fn carry_out(
                     data.run.run_id.clone_from(&started.run_id);
                     accepted = Some(started);
                 }),
+            REQUEST_APPROVAL => {
+                // Only the deployed state machine can wait for `fabric approve` (a task
+                // token): the local driver ends the run here, reported, as a rejection would.
+                data.verdict = Some(StepError {
+                    error: APPROVAL_NEEDS_DEPLOYMENT.to_owned(),
+                    cause: "only the deployed fabric's state machine can wait for `fabric approve`: deploy it (`fabric local deploy` locally) and start the run there".to_owned(),
+                    step: Some(REQUEST_APPROVAL.to_owned()),
+                });
+                state = PUBLISH_REPORT;
+                continue;
+            }
             START_WAVE => {
-                let step = run_step(&data)?;
+                let step = WaveStep {
+                    run_id: run_step(&data)?.run_id,
+                    approval: data.approval.take(),
+                };
                 match retried(timing, || steps::start_wave(ports, step.clone())).await {
                     Ok(started) => {
                         observer.on(Event::RunStarted(&started));
@@ -224,7 +255,14 @@ pub async fn carry_out(
             }
             PUBLISH_REPORT => match run_step(&data) {
                 Ok(step) => retried(timing, || {
-                    steps::publish_run_report(ports, step.clone(), data.error.clone())
+                    steps::publish_report(
+                        ports,
+                        PublishRequest::Run {
+                            run: step.clone(),
+                            error: data.error.clone(),
+                            verdict: data.verdict.clone(),
+                        },
+                    )
                 })
                 .await
                 .map(|published| {

@@ -1,10 +1,11 @@
 //! Carrying out a plan, by concern: [`request`] turns a trigger into the run it asks for,
 //! [`state`] keeps a run between steps (and decides what a delivery of its trigger finds),
 //! [`start`] starts a wave's calls, [`track`] follows them, [`collect`] reads every location's
-//! result from its child execution, [`deadline`] ends a run that outlives its deadline, and
-//! [`gate`] decides whether the next wave starts. The
-//! state machine's tasks over these are in [`crate::steps`].
+//! result from its child execution, [`gate`] decides whether the next wave starts,
+//! [`approval`] waits for a person between waves, and [`deadline`] ends a run that outlives
+//! its deadline. The state machine's tasks over these are in [`crate::steps`].
 
+pub mod approval;
 pub mod collect;
 pub mod deadline;
 pub mod gate;

@@ -57,6 +57,12 @@ pub struct RunState {
     /// What was still running when the run's deadline passed, once it has.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline_passed: Option<super::deadline::DeadlinePassed>,
+    /// The approval request the run waits on, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_approval: Option<super::approval::PendingApproval>,
+    /// The approvals that let waves start, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<super::approval::ApprovalRecord>,
 }
 
 /// What a delivery of a run trigger finds.
@@ -130,6 +136,8 @@ impl RunState {
             owner: None,
             begun_at: Some(crate::report::now()),
             deadline_passed: None,
+            pending_approval: None,
+            approvals: Vec::new(),
         }
     }
 

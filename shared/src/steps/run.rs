@@ -10,7 +10,7 @@ use crate::plan::{PlanContext, plan_run};
 use crate::runs::{self, Delivery, RunState};
 use crate::workflow::{
     CollectRequest, PublishRequest, ReportPublished, RunCollected, RunStarted, RunStep, RunTracked,
-    StartRequest, StepError, TriggerDelivery, WaveStarted,
+    StartRequest, StepError, TriggerDelivery, WaveStarted, WaveStep,
 };
 
 /// The `start-run` function: [`start_run`] or [`start_wave`], as the request says.
@@ -91,9 +91,13 @@ pub async fn start_run(ports: &RunPorts<'_>, delivery: TriggerDelivery) -> Resul
 }
 
 /// `StartWave`: starts the run's next wave (the calls an earlier attempt did not start), each
-/// call saved as it starts.
-pub async fn start_wave(ports: &RunPorts<'_>, step: RunStep) -> Result<RunStarted> {
+/// call saved as it starts, with the approval that let it start recorded first.
+pub async fn start_wave(ports: &RunPorts<'_>, step: WaveStep) -> Result<RunStarted> {
     let mut state = RunState::load(ports.store, &step.run_id).await?;
+    if let Some(approval) = step.approval {
+        state.approved(approval);
+        state.save(ports.store).await?;
+    }
     if state.all_started() {
         return Ok(RunStarted {
             run_id: Some(step.run_id),
@@ -193,6 +197,8 @@ pub async fn collect_call(
         next_wave: false,
         collected,
         counts: std::collections::BTreeMap::default(),
+        approval_needed: false,
+        approval_timeout_seconds: 0,
     })
 }
 
@@ -217,11 +223,14 @@ pub async fn collect_results(ports: &RunPorts<'_>, step: RunStep) -> Result<RunC
                 false
             }
         };
+    let approval_timeout = state.approval_timeout().filter(|_| next_wave);
     Ok(RunCollected {
         run_id: step.run_id,
         next_wave,
         collected: 0,
         counts: report.counts_by_status(),
+        approval_needed: approval_timeout.is_some(),
+        approval_timeout_seconds: approval_timeout.map_or(0, |timeout| timeout.as_secs()),
     })
 }
 
@@ -232,7 +241,21 @@ pub async fn publish_report(
     request: PublishRequest,
 ) -> Result<ReportPublished> {
     match request {
-        PublishRequest::Run { run, error } => publish_run_report(ports, run, error).await,
+        PublishRequest::Run {
+            run,
+            error,
+            verdict,
+        } => {
+            if let Some(verdict) = verdict {
+                let mut state = RunState::load(ports.store, &run.run_id).await?;
+                state.not_approved(&verdict);
+                state.save(ports.store).await?;
+            }
+            publish_run_report(ports, run, error).await
+        }
+        PublishRequest::Approval { run_id, task_token } => {
+            request_approval(ports, &run_id, task_token).await
+        }
         PublishRequest::Onboarding {
             input,
             shares,
@@ -244,6 +267,30 @@ pub async fn publish_report(
             super::onboarding::publish_onboarding_report(ports.reports(), &report, dry_run).await
         }
     }
+}
+
+/// `RequestApproval`: keeps the waiting task's token in the run's state and publishes the
+/// request, with the report so far, to the topic. Answers where the state is and the
+/// message's id (the task itself waits for `fabric approve` or `fabric reject`).
+pub async fn request_approval(
+    ports: &RunPorts<'_>,
+    run_id: &str,
+    task_token: String,
+) -> Result<ReportPublished> {
+    let mut state = RunState::load(ports.store, run_id).await?;
+    let report = state
+        .report(ports.automation, ports.locations, ports.store)
+        .await?;
+    let notification = state.request_approval(task_token, crate::report::now(), &report);
+    let stored = state.save(ports.store).await?;
+    let message_id = match ports.reports().notifier {
+        Some(notifier) => Some(notifier.publish(&notification).await?),
+        None => None,
+    };
+    Ok(ReportPublished {
+        report: stored,
+        message_id,
+    })
 }
 
 /// `PublishReport` of a run: every location's result stored and the summary published. After

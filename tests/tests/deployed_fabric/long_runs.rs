@@ -1,5 +1,6 @@
 //! Runs that outlive what they may: a run past its deadline is stopped and reported, every
-//! location in it; a wave gate that waits for a person's approval.
+//! location in it; a wave gate that waits for a person's approval (approved, rejected, or
+//! left unanswered).
 
 use super::*;
 
@@ -14,7 +15,9 @@ async fn when_a_run_passes_its_deadline_then_it_is_published_with_every_location
         .behaving("sleep=60000")
         .world()
         .await;
-    set_in_profile(&mut world, "patch-baseline", "deadline", json!("3s"));
+    edit_profile(&mut world, "patch-baseline", |profile| {
+        profile["deadline"] = json!("3s");
+    });
     let deployed = Deployed::on(world, &[]).await;
 
     let execution = fired_execution(&deployed, "patch-window").await;
@@ -84,4 +87,155 @@ async fn when_a_run_passes_its_deadline_then_it_is_published_with_every_location
             .any(|(_, message)| message.contains("TimedOut")),
         "the summary counts the TimedOut location: {published:?}"
     );
+}
+
+/// A world whose patch-baseline canary gate also asks for a person's approval, deployed.
+async fn gated(timeout: &str) -> Deployed {
+    let mut world = Organization::of(3).onboarded().world().await;
+    edit_profile(&mut world, "patch-baseline", |profile| {
+        profile["waves"][0]["gate"]["approval"] = json!({"timeout": timeout});
+    });
+    Deployed::on(world, &[]).await
+}
+
+/// Fires the patch window and waits until its run asks for approval: the run's id.
+async fn awaiting_approval(deployed: &Deployed) -> (String, String) {
+    let execution = fired_execution(deployed, "patch-window").await;
+    let limit = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let view = deployed.execution_view(&execution).await;
+        if let Some(answer) = view.task_answers.iter().find(|a| a.state == "StartRun") {
+            let run_id = answer
+                .output
+                .as_ref()
+                .and_then(|output| output["Payload"]["run_id"].as_str().map(str::to_owned));
+            if let Some(run_id) = run_id {
+                let state = RunState::load(&deployed.world.runs.store, &run_id)
+                    .await
+                    .expect("the run state is kept");
+                if state.pending_approval.is_some() {
+                    return (execution, run_id);
+                }
+            }
+        }
+        assert!(
+            std::time::Instant::now() < limit,
+            "the run asked for approval within a minute: {view:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_a_gate_asks_for_approval_and_fabric_approve_answers_then_the_next_wave_runs_and_the_approval_is_kept()
+ {
+    let deployed = Box::pin(gated("5m")).await;
+    let (execution, run_id) = awaiting_approval(&deployed).await;
+    let published = deployed.published().await;
+    assert!(
+        published
+            .iter()
+            .any(|(subject, message)| subject.contains("Approval needed")
+                && message.contains(&format!("fabric approve {run_id}"))),
+        "the request was published, saying how to answer: {published:?}"
+    );
+
+    let answered = deployed
+        .fabric(&["approve", &run_id, "--comment", "canary looks fine"])
+        .await;
+    assert!(answered.status.success(), "{answered:?}");
+    let view = deployed.finished(&execution, EXECUTION_TIMEOUT).await;
+    assert_eq!(view.status, "SUCCEEDED", "{view:?}");
+    let state = RunState::load(&deployed.world.runs.store, &run_id)
+        .await
+        .expect("the run state is kept");
+    assert_eq!(state.approvals.len(), 1, "{:?}", state.approvals);
+    assert_eq!(state.approvals[0].wave, "organization");
+    assert_eq!(
+        state.approvals[0].approval.comment.as_deref(),
+        Some("canary looks fine")
+    );
+    assert!(state.pending_approval.is_none());
+    let stored = stored_report(&deployed, &state).await;
+    let organization = stored["locations"]
+        .as_array()
+        .expect("locations")
+        .iter()
+        .filter(|result| result["wave"] == json!("organization"))
+        .collect::<Vec<_>>();
+    let ran: Vec<_> = organization
+        .iter()
+        .filter(|result| result["status"] != json!("Skipped"))
+        .collect();
+    assert!(!ran.is_empty(), "{organization:#?}");
+    assert!(
+        ran.iter()
+            .all(|result| result["status"] == json!("Success")),
+        "the approved wave ran: {organization:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_a_gate_is_rejected_or_left_unanswered_then_the_run_ends_reported_without_its_next_wave()
+ {
+    let deployed = Box::pin(gated("5m")).await;
+    let (execution, run_id) = awaiting_approval(&deployed).await;
+    let answered = deployed
+        .fabric(&["reject", &run_id, "--reason", "canary CPU too high"])
+        .await;
+    assert!(answered.status.success(), "{answered:?}");
+    let view = deployed.finished(&execution, EXECUTION_TIMEOUT).await;
+    assert_eq!(
+        view.status, "SUCCEEDED",
+        "a rejected run is reported: {view:?}"
+    );
+    assert_not_started(&deployed, &run_id, "rejected by").await;
+    assert_not_started(&deployed, &run_id, "canary CPU too high").await;
+    let again = deployed.fabric(&["approve", &run_id]).await;
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "nothing waits any more: {again:?}"
+    );
+
+    let unanswered = Box::pin(gated("2s")).await;
+    let (execution, run_id) = awaiting_approval(&unanswered).await;
+    let view = unanswered.finished(&execution, EXECUTION_TIMEOUT).await;
+    assert_eq!(
+        view.status, "SUCCEEDED",
+        "an unanswered run is reported: {view:?}"
+    );
+    assert_not_started(
+        &unanswered,
+        &run_id,
+        "no one answered wave organization's approval request within 2 s",
+    )
+    .await;
+}
+
+/// Every location of run `run_id`'s organization wave is reported not started, for `why`.
+async fn assert_not_started(deployed: &Deployed, run_id: &str, why: &str) {
+    let state = RunState::load(&deployed.world.runs.store, run_id)
+        .await
+        .expect("the run state is kept");
+    let stored = stored_report(deployed, &state).await;
+    let organization: Vec<_> = stored["locations"]
+        .as_array()
+        .expect("locations")
+        .iter()
+        .filter(|result| result["wave"] == json!("organization"))
+        .collect();
+    assert!(!organization.is_empty());
+    let planned = organization
+        .iter()
+        .filter(|result| result["status"] != json!("Skipped"));
+    for result in planned {
+        assert_eq!(result["status"], json!("NotStarted"), "{result:#}");
+        assert!(
+            result["reason"]
+                .as_str()
+                .is_some_and(|reason| reason.contains(why)),
+            "{why}: {result:#}"
+        );
+    }
 }

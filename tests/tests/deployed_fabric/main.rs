@@ -135,12 +135,12 @@ async fn stored_report(deployed: &Deployed, state: &RunState) -> Value {
     serde_json::from_slice(&stored).expect("the stored report is JSON")
 }
 
-/// Sets `key` to `value` in run profile `profile` of the world's config file (before the
+/// Changes run profile `profile` of the world's config file with `change` (before the
 /// deployment reads it).
-fn set_in_profile(world: &mut fabric_tests::World, profile: &str, key: &str, value: Value) {
+fn edit_profile(world: &mut fabric_tests::World, profile: &str, change: impl FnOnce(&mut Value)) {
     let text = std::fs::read_to_string(&world.config_path).expect("the config is there");
     let mut config: Value = serde_yaml_ng::from_str(&text).expect("the config is YAML");
-    config["run_profiles"][profile][key] = value;
+    change(&mut config["run_profiles"][profile]);
     std::fs::write(
         &world.config_path,
         serde_yaml_ng::to_string(&config).expect("YAML"),

@@ -2,7 +2,6 @@
 
 use super::*;
 use fabric::driver::run::Follow;
-use fabric::workflow::RunStep;
 
 #[tokio::test]
 async fn when_steps_are_killed_midway_and_retried_then_the_report_is_the_same() {
@@ -38,8 +37,9 @@ async fn when_steps_are_killed_midway_and_retried_then_the_report_is_the_same() 
     lost.next_wave = 0;
     lost.save(store).await.expect("the saves lost");
     let ports = local.ports();
-    let step = RunStep {
+    let step = fabric::workflow::WaveStep {
         run_id: run_id.clone(),
+        approval: None,
     };
     let again = fabric::steps::run::start_wave(&ports, step)
         .await

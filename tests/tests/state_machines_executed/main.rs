@@ -14,7 +14,7 @@ use fabric::model::{AccountId, OnboardingAction, RoleOutcome};
 use fabric::workflow::{
     AccountReadiness, CollectRequest, OnboardingInput, PublishRequest, ReportPublished, RoleDone,
     RunCollected, RunStarted, RunStep, RunTracked, SharesDone, StartRequest, StepError,
-    WaveStarted,
+    WaveStarted, WaveStep,
 };
 use fabric_simulator::ssm::engine::Settings;
 use fabric_simulator::stack::PrivateStack;

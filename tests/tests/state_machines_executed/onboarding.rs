@@ -87,7 +87,9 @@ async fn when_every_onboarding_step_succeeds_then_each_is_sent_the_account_and_t
             );
             assert_eq!(error, None);
         }
-        PublishRequest::Run { .. } => panic!("onboarding publishes an onboarding report"),
+        PublishRequest::Run { .. } | PublishRequest::Approval { .. } => {
+            panic!("onboarding publishes an onboarding report")
+        }
     }
 }
 

@@ -34,6 +34,8 @@ fn run_answers() -> BTreeMap<&'static str, Value> {
                 next_wave: false,
                 collected: 3,
                 counts: counts.clone(),
+                approval_needed: false,
+                approval_timeout_seconds: 0,
             }),
         ),
         (
@@ -43,6 +45,8 @@ fn run_answers() -> BTreeMap<&'static str, Value> {
                 next_wave: false,
                 collected: 0,
                 counts,
+                approval_needed: false,
+                approval_timeout_seconds: 0,
             }),
         ),
         (
@@ -74,8 +78,12 @@ fn run_input() -> Value {
 /// The run's id and error as `PublishReport` was sent them.
 fn published_run(execution: &Execution) -> (String, Option<StepError>) {
     match execution.publish_request() {
-        PublishRequest::Run { run, error } => (run.run_id, error),
-        PublishRequest::Onboarding { .. } => panic!("a run publishes a run report"),
+        PublishRequest::Run {
+            run,
+            error,
+            verdict: None,
+        } => (run.run_id, error),
+        other => panic!("a run publishes a run report, with no approval verdict: {other:?}"),
     }
 }
 
@@ -133,8 +141,9 @@ async fn when_every_run_step_succeeds_then_each_is_sent_what_its_function_reads_
         .expect("start-run reads a StartWave payload");
     assert_eq!(
         wave,
-        StartRequest::Wave(RunStep {
-            run_id: RUN_ID.to_owned()
+        StartRequest::Wave(WaveStep {
+            run_id: RUN_ID.to_owned(),
+            approval: None,
         })
     );
     let tracked: RunStep =
