@@ -3,6 +3,7 @@
 //! status changes, and `StopAutomationExecution`.
 
 use super::documents::DocumentSource;
+use super::steps::{Signals, StepSpec};
 use super::{AutomationStatus, Caller, Engine, lock, now};
 use crate::wire::{ApiError, Parameters, StartRequest, WireTargetLocation};
 use std::collections::BTreeMap;
@@ -35,6 +36,11 @@ pub struct Step {
     pub outputs: Parameters,
     /// The location it ran in (multi-location parents only).
     pub target_location: Option<WireTargetLocation>,
+    /// The document step it runs (`None`: a step of the simulator's own, such as a parent's
+    /// `aws:executeAutomation` steps).
+    pub properties: Option<StepSpec>,
+    /// Its inputs, resolved.
+    pub inputs: BTreeMap<String, String>,
 }
 
 /// One automation execution, in one account and Region.
@@ -70,6 +76,8 @@ pub struct Execution {
     pub executed_by: String,
     /// Set by `StopAutomationExecution`.
     pub cancel_requested: bool,
+    /// The signals its waiting step received.
+    pub signals: Signals,
 }
 
 impl Step {
@@ -85,6 +93,8 @@ impl Step {
             failure_message: None,
             outputs: Parameters::new(),
             target_location: None,
+            properties: None,
+            inputs: BTreeMap::new(),
         }
     }
 }
@@ -114,6 +124,7 @@ impl Execution {
             steps: Vec::new(),
             executed_by,
             cancel_requested: false,
+            signals: Signals::default(),
         }
     }
 }
