@@ -252,7 +252,7 @@ pub fn metadata(execution: &Execution) -> Value {
             value[key] = field;
         }
     }
-    if let Some(step) = execution.steps.iter().find(|step| !step.status.is_final()) {
+    if let Some(step) = execution.current_step() {
         value["CurrentStepName"] = json!(step.name);
         value["CurrentAction"] = json!(step.action);
     }

@@ -282,9 +282,7 @@ fn matches_filter(execution: &Execution, filter: &Filter) -> Result<bool, ApiErr
         "ExecutionStatus" => any(&format!("{:?}", execution.status)),
         "AutomationType" => any(execution.automation_type),
         "CurrentAction" => execution
-            .steps
-            .iter()
-            .find(|step| !step.status.is_final())
+            .current_step()
             .is_some_and(|step| any(&step.action)),
         other => {
             return Err(ApiError::validation(format!(

@@ -100,6 +100,25 @@ impl Step {
 }
 
 impl Execution {
+    /// The step running or waiting now; before any has started, the first one not final; none
+    /// once the execution is over (steps that `nextStep`, `isEnd` or `onFailure` skipped stay
+    /// `Pending`).
+    pub fn current_step(&self) -> Option<&Step> {
+        let active = |status| {
+            matches!(
+                status,
+                AutomationStatus::InProgress | AutomationStatus::Waiting
+            )
+        };
+        if self.status.is_final() {
+            return None;
+        }
+        self.steps
+            .iter()
+            .find(|step| active(step.status))
+            .or_else(|| self.steps.iter().find(|step| !step.status.is_final()))
+    }
+
     /// A `Local` execution of `request` in `account` and `region`, with a fresh id, in progress
     /// from now.
     pub(super) fn new(
@@ -361,5 +380,33 @@ impl Engine {
                 self.run_targets(&execution, source).await
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_a_step_runs_after_a_skipped_one_then_it_is_the_current_step() {
+        // `AutomationExecution.CurrentStepName`: "The name of the step that is currently
+        // running."
+        let mut execution =
+            Execution::new("1", "us-east-1", StartRequest::default(), String::new());
+        execution.steps = ["first", "skipped", "third"]
+            .map(|name| Step::pending(name.to_owned(), "aws:sleep"))
+            .to_vec();
+        assert_eq!(
+            execution.current_step().map(|s| s.name.as_str()),
+            Some("first")
+        );
+        execution.steps[0].status = AutomationStatus::Success;
+        execution.steps[2].status = AutomationStatus::Waiting;
+        assert_eq!(
+            execution.current_step().map(|s| s.name.as_str()),
+            Some("third")
+        );
+        execution.status = AutomationStatus::Success;
+        assert!(execution.current_step().is_none());
     }
 }
