@@ -122,6 +122,7 @@ def test_when_a_pause_step_runs_then_the_automation_waits_until_resumed(ssm):
     waiting = wait_status(ssm, execution_id, "Waiting")
     assert steps_of(waiting)["hold"]["StepStatus"] == "Waiting"
     assert steps_of(waiting)["after"]["StepStatus"] == "Pending"
+    assert (waiting["CurrentStepName"], waiting["CurrentAction"]) == ("hold", "aws:pause")
     listed = ssm.describe_automation_executions(Filters=[{"Key": "ExecutionStatus", "Values": ["Waiting"]}])
     assert execution_id in {e["AutomationExecutionId"] for e in listed["AutomationExecutionMetadataList"]}
     described = ssm.describe_automation_step_executions(AutomationExecutionId=execution_id)["StepExecutions"]
@@ -308,6 +309,7 @@ def test_when_steps_set_next_step_and_is_end_then_the_automation_follows_them(ss
     assert statuses == {"first": "Success", "second": "Pending", "third": "Success", "fourth": "Pending"}
     assert steps_of(execution)["first"]["NextStep"] == "third"
     assert steps_of(execution)["third"]["IsEnd"] is True
+    assert "CurrentStepName" not in execution, "skipped steps stay Pending; none is current once it ended"
     assert execution["AutomationExecutionStatus"] == "Success"
 
 
