@@ -2,8 +2,9 @@
 //! the service each part emulates:
 //! - `ssm`: SSM Automation (`StartAutomationExecution`, `GetAutomationExecution`,
 //!   `DescribeAutomationExecutions`, `DescribeAutomationStepExecutions`,
-//!   `StopAutomationExecution` and the execution preview over AWS JSON 1.1), modelling SSM's
-//!   multi-account, multi-Region semantics; `account`: the Account API's `ListRegions`;
+//!   `StopAutomationExecution`, `SendAutomationSignal` and the execution preview over AWS JSON
+//!   1.1), modelling SSM's multi-account, multi-Region semantics and its runbooks' step
+//!   semantics; `account`: the Account API's `ListRegions`;
 //! - `lambda`: Lambda's Invoke API and Runtime API, running a deployment's functions as their
 //!   host binaries;
 //! - `delivery`: EventBridge's delivery to Lambda and Step Functions targets, and Scheduler's

@@ -252,7 +252,7 @@ pub fn metadata(execution: &Execution) -> Value {
             value[key] = field;
         }
     }
-    if let Some(step) = execution.steps.iter().find(|step| !step.status.is_final()) {
+    if let Some(step) = execution.current_step() {
         value["CurrentStepName"] = json!(step.name);
         value["CurrentAction"] = json!(step.action);
     }
@@ -267,11 +267,24 @@ pub fn step_to_wire(step: &Step) -> Value {
         "Action": step.action,
         "StepStatus": step.status,
         "Outputs": step.outputs,
-        "Inputs": {},
+        "Inputs": step.inputs,
         "IsEnd": false,
         "IsCritical": true,
         "OnFailure": "Abort",
+        "MaxAttempts": 1,
     });
+    if let Some(spec) = &step.properties {
+        value["IsEnd"] = json!(spec.is_end);
+        value["IsCritical"] = json!(spec.is_critical);
+        value["OnFailure"] = json!(spec.on_failure.wire());
+        value["MaxAttempts"] = json!(spec.max_attempts);
+        if let Some(seconds) = spec.timeout_seconds {
+            value["TimeoutSeconds"] = json!(seconds);
+        }
+        if let Some(next) = &spec.next_step {
+            value["NextStep"] = json!(next);
+        }
+    }
     if let Some(start) = step.start {
         value["ExecutionStartTime"] = json!(start);
     }

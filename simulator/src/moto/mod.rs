@@ -1,12 +1,15 @@
 //! What the simulator asks moto, as any account (moto's `x-moto-account-id` header): the
 //! organization's accounts and OUs, IAM roles, SSM documents and their sharing, EC2 instances
-//! and resource groups. Also forwards every request the simulator does not answer itself.
+//! and resource groups, and the EC2 calls of runbook steps. Also forwards every request the
+//! simulator does not answer itself.
 
 use crate::wire::ApiError;
 use serde_json::Value;
 
+mod ec2;
 mod reads;
 
+pub use ec2::Ec2Error;
 pub use reads::{Instance, OrgAccount};
 
 /// A moto server reached over HTTP.

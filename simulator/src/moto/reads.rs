@@ -23,6 +23,8 @@ pub struct Instance {
     pub id: String,
     /// Its tags.
     pub tags: BTreeMap<String, String>,
+    /// Its state's name: `pending`, `running`, `stopping`, `stopped`...
+    pub state: String,
 }
 
 impl Moto {
@@ -293,7 +295,7 @@ impl Moto {
 }
 
 /// The text of every element named `name` in `xml`.
-fn xml_texts(xml: &str, name: &str) -> Vec<String> {
+pub(super) fn xml_texts(xml: &str, name: &str) -> Vec<String> {
     roxmltree::Document::parse(xml)
         .map(|document| {
             document
@@ -305,7 +307,8 @@ fn xml_texts(xml: &str, name: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn parse_instances(xml: &str) -> Vec<Instance> {
+/// The instances (id, state, tags) of a `DescribeInstances` answer.
+pub(super) fn parse_instances(xml: &str) -> Vec<Instance> {
     let Ok(document) = roxmltree::Document::parse(xml) else {
         return Vec::new();
     };
@@ -336,7 +339,12 @@ fn parse_instances(xml: &str) -> Vec<Instance> {
                         .collect()
                 })
                 .unwrap_or_default();
-            Some(Instance { id, tags })
+            let state = item
+                .children()
+                .find(|child| child.has_tag_name("instanceState"))
+                .and_then(|node| child_text(node, "name"))
+                .unwrap_or_default();
+            Some(Instance { id, tags, state })
         })
         .collect()
 }
@@ -349,7 +357,8 @@ mod tests {
     fn when_moto_lists_instances_then_ids_and_tags_are_read() {
         let xml = r#"<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
           <reservationSet><item><instancesSet>
-            <item><instanceId>i-1</instanceId><tagSet>
+            <item><instanceId>i-1</instanceId>
+              <instanceState><code>80</code><name>stopped</name></instanceState><tagSet>
               <item><key>Patch</key><value>true</value></item>
               <item><key>fabric-simulator</key><value>fail</value></item>
             </tagSet></item>
@@ -365,5 +374,6 @@ mod tests {
             Some("fail")
         );
         assert!(instances[1].tags.is_empty());
+        assert_eq!(instances[0].state, "stopped");
     }
 }

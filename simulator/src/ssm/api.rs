@@ -1,7 +1,7 @@
 //! The Automation API's operations: each reads its request, asks the engine, and answers in
 //! SSM's shapes. Filters and pagination behave as SSM documents them.
 
-use crate::ssm::engine::{Caller, Engine, Execution};
+use crate::ssm::engine::{Caller, Engine, Execution, Signal};
 use crate::wire::{ApiError, StartRequest, metadata, parse_request, step_to_wire, to_wire};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -15,6 +15,7 @@ pub const OPERATIONS: &[&str] = &[
     "DescribeAutomationExecutions",
     "DescribeAutomationStepExecutions",
     "StopAutomationExecution",
+    "SendAutomationSignal",
     "StartExecutionPreview",
     "GetExecutionPreview",
 ];
@@ -54,6 +55,15 @@ struct StepListing {
     next_token: Option<String>,
     #[serde(default)]
     reverse_order: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct SignalRequest {
+    automation_execution_id: String,
+    signal_type: String,
+    #[serde(default)]
+    payload: crate::wire::Parameters,
 }
 
 #[derive(Debug, Deserialize)]
@@ -124,6 +134,17 @@ impl Api {
                     automation_execution_id,
                 } = parse_request(body)?;
                 self.engine.stop(caller, &automation_execution_id)?;
+                Ok(json!({}))
+            }
+            "SendAutomationSignal" => {
+                let request: SignalRequest = parse_request(body)?;
+                let signal = Signal::parse(&request.signal_type)?;
+                self.engine.signal(
+                    caller,
+                    &request.automation_execution_id,
+                    signal,
+                    &request.payload,
+                )?;
                 Ok(json!({}))
             }
             "StartExecutionPreview" => self.start_preview(caller, body).await,
@@ -261,9 +282,7 @@ fn matches_filter(execution: &Execution, filter: &Filter) -> Result<bool, ApiErr
         "ExecutionStatus" => any(&format!("{:?}", execution.status)),
         "AutomationType" => any(execution.automation_type),
         "CurrentAction" => execution
-            .steps
-            .iter()
-            .find(|step| !step.status.is_final())
+            .current_step()
             .is_some_and(|step| any(&step.action)),
         other => {
             return Err(ApiError::validation(format!(

@@ -9,8 +9,9 @@ use serde::Serialize;
 /// Scheduled | RunbookInProgress | PendingChangeCalendarOverride |
 /// ChangeCalendarOverrideApproved | ChangeCalendarOverrideRejected | CompletedWithSuccess |
 /// CompletedWithFailure | Exited`".
-/// The simulator itself only reaches `Pending`, `InProgress`, `Success`, `Cancelling`,
-/// `Cancelled` and `Failed`; the others are here so that every documented value has a name.
+/// The simulator itself reaches `Pending`, `InProgress`, `Waiting` (`aws:pause`,
+/// `aws:approve`), `Success`, `TimedOut`, `Cancelling`, `Cancelled` and `Failed`; the others
+/// are here so that every documented value has a name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum AutomationStatus {
     /// Queued, not started.

@@ -1,21 +1,24 @@
 //! The documents: where a runbook named in a request is (the caller's own, another account's
-//! shared one, or AWS's), which `mainSteps` it has, and how a child runs them, including the
-//! instance tag that scripts a target's behaviour.
+//! shared one, or AWS's), which `mainSteps` it has (the `steps` module runs them), whether a
+//! multi-location start may run it, and the instance tag that scripts a target's behaviour.
 
 use super::parameters::{Declared, aws_runbook, check, declared_in};
-use super::{AutomationStatus, Caller, Engine, Execution, Step, lock};
+use super::steps::DocumentSteps;
+use super::{AutomationStatus, Caller, Engine, Execution, lock};
 use crate::wire::ApiError;
 use crate::wire::StartRequest;
-use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-/// The instance tag that scripts a target's behaviour: `fail`, `sleep=<ms>` or
-/// `fail-after=<ms>`.
+/// The instance tag that scripts a target's behaviour: `fail` (its steps fail), `fail-once`
+/// (fail on the first attempt, succeed on a retry: `maxAttempts`), `sleep=<ms>` or
+/// `fail-after=<ms>` (the step takes that much longer, then succeeds or fails). It applies to
+/// the instance's `aws:runCommand` invocations, and to a document's first step of any action
+/// the simulator does not model (`aws:executeScript`...) in a child acting on that instance.
 pub const BEHAVIOUR_TAG: &str = "fabric-simulator";
 
-/// Documents' steps: (owner, Region, name) -> (step name, action) of each `mainSteps` entry.
-pub(super) type StepCache = HashMap<(String, String, String), Vec<(String, String)>>;
+/// Documents' steps: (owner, Region, name) -> their `mainSteps`.
+pub(super) type StepCache = HashMap<(String, String, String), DocumentSteps>;
 
 /// Where a document comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +104,7 @@ impl Engine {
                 request.target_parameter_name.as_deref(),
             )?;
         }
+        self.check_approvals(caller, request, &source).await?;
         Ok(source)
     }
 
@@ -118,109 +122,88 @@ impl Engine {
             .any(|id| id == account || id.eq_ignore_ascii_case("all")))
     }
 
-    /// The document's own steps, each taking the configured time; the behaviour tag of the
-    /// target instance can make one fail or take longer.
+    /// Runs the document's own steps in `execution` (see `steps`); the behaviour tag of the
+    /// target instance (`tags`) scripts the steps' outcomes.
     pub(super) async fn run_document(
         &self,
         execution: &Execution,
         source: &DocumentSource,
         tags: &BTreeMap<String, String>,
     ) -> AutomationStatus {
-        let steps = self.document_steps(source, &execution.region).await;
-        let behaviour = Behaviour::from_tags(tags);
-        let step_duration = self.settings().step_duration;
-        self.update(&execution.id, |e| {
-            e.steps = steps
-                .iter()
-                .map(|(name, action)| Step::pending(name.clone(), action))
-                .collect();
-        });
-        for index in 0..steps.len() {
-            if self.cancelled(&execution.id) {
-                self.finish(&execution.id, AutomationStatus::Cancelled, None);
-                return AutomationStatus::Cancelled;
-            }
-            self.set_step(&execution.id, index, AutomationStatus::InProgress, None);
-            let extra = if index == 0 {
-                behaviour.delay
-            } else {
-                Duration::ZERO
-            };
-            tokio::time::sleep(step_duration + extra).await;
-            if self.cancelled(&execution.id) {
-                self.set_step(&execution.id, index, AutomationStatus::Cancelled, None);
-                self.finish(&execution.id, AutomationStatus::Cancelled, None);
-                return AutomationStatus::Cancelled;
-            }
-            if index == 0 && behaviour.fail {
-                let target = execution.target.as_deref().unwrap_or("the target");
-                let message = format!(
-                    "Step fails when it is Executing. Fail message: the simulator was told to fail {target} (instance tag {BEHAVIOUR_TAG})."
-                );
-                self.set_step(
-                    &execution.id,
-                    index,
-                    AutomationStatus::Failed,
-                    Some(message.clone()),
-                );
-                self.finish(&execution.id, AutomationStatus::Failed, Some(message));
-                return AutomationStatus::Failed;
-            }
-            self.set_step(&execution.id, index, AutomationStatus::Success, None);
-        }
-        self.finish(&execution.id, AutomationStatus::Success, None);
-        AutomationStatus::Success
+        let document = self.document_steps(source, &execution.region).await;
+        self.run_steps(execution, &document, tags).await
     }
 
-    /// (name, action) of each of the document's `mainSteps`; one generic step for AWS-owned
+    /// The document's `mainSteps` with their properties; one generic step for AWS-owned
     /// documents and for content the simulator cannot read.
     pub(super) async fn document_steps(
         &self,
         source: &DocumentSource,
         region: &str,
-    ) -> Vec<(String, String)> {
-        let fallback = vec![("RunDocument".to_owned(), "aws:executeScript".to_owned())];
+    ) -> DocumentSteps {
         let Some(owner) = &source.owner else {
-            return fallback;
+            return DocumentSteps::generic();
         };
         let key = (owner.clone(), region.to_owned(), source.name.clone());
         if let Some(steps) = lock(&self.step_cache).get(&key) {
             return steps.clone();
         }
         let steps = match self.moto.document(owner, region, &source.name).await {
-            Ok(Some((content, _))) => serde_json::from_str::<Value>(&content)
-                .ok()
-                .and_then(|document| document["mainSteps"].as_array().cloned())
-                .map(|steps| {
-                    steps
-                        .iter()
-                        .filter_map(|step| {
-                            Some((
-                                step["name"].as_str()?.to_owned(),
-                                step["action"].as_str()?.to_owned(),
-                            ))
-                        })
-                        .collect::<Vec<_>>()
-                })
-                .filter(|steps| !steps.is_empty())
-                .unwrap_or(fallback),
-            _ => fallback,
-        };
+            Ok(Some((content, _))) => DocumentSteps::parse(&content),
+            _ => None,
+        }
+        .unwrap_or_else(DocumentSteps::generic);
         lock(&self.step_cache).insert(key, steps.clone());
         steps
+    }
+
+    /// Refuses a multi-account and Region start of a document with an `aws:approve` step. The
+    /// actions reference (`aws:approve`): "This action doesn't support multi-account and
+    /// Region automations." The simulator refuses the start itself with
+    /// `InvalidAutomationExecutionParametersException` (its choice: the reference names no
+    /// error), so that nothing runs in any account: an approval that no child could ever take
+    /// should not leave children half-way through a fleet.
+    async fn check_approvals(
+        &self,
+        caller: &Caller,
+        request: &StartRequest,
+        source: &DocumentSource,
+    ) -> Result<(), ApiError> {
+        if request.target_locations.is_empty() {
+            return Ok(());
+        }
+        let document = self.document_steps(source, &caller.region).await;
+        match document
+            .steps
+            .iter()
+            .find(|step| step.action == "aws:approve")
+        {
+            Some(step) => Err(ApiError::new(
+                "InvalidAutomationExecutionParametersException",
+                format!(
+                    "Step {} of document {} is an aws:approve step: this action doesn't support multi-account and Region automations (TargetLocations).",
+                    step.name, source.name
+                ),
+            )),
+            None => Ok(()),
+        }
     }
 }
 
 /// What the behaviour tag asks of a target.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-struct Behaviour {
-    fail: bool,
-    delay: Duration,
+pub(super) struct Behaviour {
+    /// Fail every attempt.
+    pub(super) fail: bool,
+    /// Fail the first attempt only.
+    pub(super) fail_once: bool,
+    /// How much longer the step takes.
+    pub(super) delay: Duration,
 }
 
 impl Behaviour {
-    /// `fail`, `sleep=<ms>`, `fail-after=<ms>`; anything else behaves normally.
-    fn from_tags(tags: &BTreeMap<String, String>) -> Self {
+    /// `fail`, `fail-once`, `sleep=<ms>`, `fail-after=<ms>`; anything else behaves normally.
+    pub(super) fn from_tags(tags: &BTreeMap<String, String>) -> Self {
         let Some(value) = tags.get(BEHAVIOUR_TAG) else {
             return Self::default();
         };
@@ -228,18 +211,28 @@ impl Behaviour {
         match value.split_once('=') {
             None if value == "fail" => Self {
                 fail: true,
-                delay: Duration::ZERO,
+                ..Self::default()
+            },
+            None if value == "fail-once" => Self {
+                fail_once: true,
+                ..Self::default()
             },
             Some(("sleep", ms)) => Self {
-                fail: false,
                 delay: millis(ms),
+                ..Self::default()
             },
             Some(("fail-after", ms)) => Self {
                 fail: true,
                 delay: millis(ms),
+                ..Self::default()
             },
             _ => Self::default(),
         }
+    }
+
+    /// Whether attempt `number` (1 for the first) fails.
+    pub(super) fn fails(self, number: u32) -> bool {
+        self.fail || (self.fail_once && number == 1)
     }
 }
 
@@ -285,6 +278,8 @@ mod tests {
         let both = Behaviour::from_tags(&tags("fail-after=100"));
         assert!(both.fail && both.delay == Duration::from_millis(100));
         assert_eq!(Behaviour::from_tags(&BTreeMap::new()), Behaviour::default());
+        let once = Behaviour::from_tags(&tags("fail-once"));
+        assert!(once.fails(1) && !once.fails(2));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! status changes, and `StopAutomationExecution`.
 
 use super::documents::DocumentSource;
+use super::steps::{Signals, StepSpec};
 use super::{AutomationStatus, Caller, Engine, lock, now};
 use crate::wire::{ApiError, Parameters, StartRequest, WireTargetLocation};
 use std::collections::BTreeMap;
@@ -35,6 +36,11 @@ pub struct Step {
     pub outputs: Parameters,
     /// The location it ran in (multi-location parents only).
     pub target_location: Option<WireTargetLocation>,
+    /// The document step it runs (`None`: a step of the simulator's own, such as a parent's
+    /// `aws:executeAutomation` steps).
+    pub properties: Option<StepSpec>,
+    /// Its inputs, resolved.
+    pub inputs: BTreeMap<String, String>,
 }
 
 /// One automation execution, in one account and Region.
@@ -70,6 +76,8 @@ pub struct Execution {
     pub executed_by: String,
     /// Set by `StopAutomationExecution`.
     pub cancel_requested: bool,
+    /// The signals its waiting step received.
+    pub signals: Signals,
 }
 
 impl Step {
@@ -85,11 +93,32 @@ impl Step {
             failure_message: None,
             outputs: Parameters::new(),
             target_location: None,
+            properties: None,
+            inputs: BTreeMap::new(),
         }
     }
 }
 
 impl Execution {
+    /// The step running or waiting now; before any has started, the first one not final; none
+    /// once the execution is over (steps that `nextStep`, `isEnd` or `onFailure` skipped stay
+    /// `Pending`).
+    pub fn current_step(&self) -> Option<&Step> {
+        let active = |status| {
+            matches!(
+                status,
+                AutomationStatus::InProgress | AutomationStatus::Waiting
+            )
+        };
+        if self.status.is_final() {
+            return None;
+        }
+        self.steps
+            .iter()
+            .find(|step| active(step.status))
+            .or_else(|| self.steps.iter().find(|step| !step.status.is_final()))
+    }
+
     /// A `Local` execution of `request` in `account` and `region`, with a fresh id, in progress
     /// from now.
     pub(super) fn new(
@@ -114,6 +143,7 @@ impl Execution {
             steps: Vec::new(),
             executed_by,
             cancel_requested: false,
+            signals: Signals::default(),
         }
     }
 }
@@ -350,5 +380,33 @@ impl Engine {
                 self.run_targets(&execution, source).await
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_a_step_runs_after_a_skipped_one_then_it_is_the_current_step() {
+        // `AutomationExecution.CurrentStepName`: "The name of the step that is currently
+        // running."
+        let mut execution =
+            Execution::new("1", "us-east-1", StartRequest::default(), String::new());
+        execution.steps = ["first", "skipped", "third"]
+            .map(|name| Step::pending(name.to_owned(), "aws:sleep"))
+            .to_vec();
+        assert_eq!(
+            execution.current_step().map(|s| s.name.as_str()),
+            Some("first")
+        );
+        execution.steps[0].status = AutomationStatus::Success;
+        execution.steps[2].status = AutomationStatus::Waiting;
+        assert_eq!(
+            execution.current_step().map(|s| s.name.as_str()),
+            Some("third")
+        );
+        execution.status = AutomationStatus::Success;
+        assert!(execution.current_step().is_none());
     }
 }

@@ -89,7 +89,12 @@ impl Engine {
                     .map_or(0, |found| found.len());
             }
         }
-        let steps = self.document_steps(&source, &caller.region).await.len() * locations.len();
+        let steps = self
+            .document_steps(&source, &caller.region)
+            .await
+            .steps
+            .len()
+            * locations.len();
         let accounts: BTreeSet<&String> = locations.iter().map(|(account, _, _)| account).collect();
         let regions: BTreeSet<&String> = locations.iter().map(|(_, region, _)| region).collect();
         let mut preview = json!({

@@ -6,7 +6,8 @@
 //! Where SSM documents no exact wording or behaviour, the simulator's choice is stated where it
 //! is made: `executions` (the store and each execution's lifecycle), `locations` (the fan-out
 //! over accounts and Regions), `targets` (the fan-out over targets), `documents` (where a
-//! document is and what its steps do), `validation` (the request checks) and `fan_out` (running
+//! document is and which steps it has), `steps` (what each step does and the order SSM takes
+//! through them, `SendAutomationSignal`), `validation` (the request checks) and `fan_out` (running
 //! items under a concurrency and an error threshold).
 
 mod documents;
@@ -14,6 +15,7 @@ mod executions;
 mod fan_out;
 mod locations;
 pub mod parameters;
+mod steps;
 mod targets;
 mod validation;
 
@@ -27,6 +29,7 @@ pub use crate::ssm::status::AutomationStatus;
 pub use documents::BEHAVIOUR_TAG;
 pub use executions::{Execution, Step};
 pub use locations::DEFAULT_EXECUTION_ROLE;
+pub use steps::{OnFailure, Signal, Signals, StepSpec, TIME_SCALE};
 
 /// Who made a call: the account of its credentials and the Region it was sent to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

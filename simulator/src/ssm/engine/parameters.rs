@@ -63,10 +63,7 @@ pub fn aws_runbook(name: &str) -> Option<Vec<Declared>> {
 /// The parameters a document's content declares (`parameters`: name -> {type, default,
 /// allowedValues}); JSON or YAML, as SSM stores either.
 pub fn declared_in(content: &str) -> Vec<Declared> {
-    let document: Value = serde_json::from_str(content)
-        .ok()
-        .or_else(|| serde_yaml_ng::from_str(content).ok())
-        .unwrap_or(Value::Null);
+    let document = document_value(content);
     document["parameters"]
         .as_object()
         .map(|parameters| {
@@ -92,6 +89,15 @@ pub fn declared_in(content: &str) -> Vec<Declared> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// A document's content (JSON or YAML, as SSM stores either) as a value; `Null` when it is
+/// neither.
+pub(super) fn document_value(content: &str) -> Value {
+    serde_json::from_str(content)
+        .ok()
+        .or_else(|| serde_yaml_ng::from_str(content).ok())
+        .unwrap_or(Value::Null)
 }
 
 fn invalid(message: String) -> ApiError {
