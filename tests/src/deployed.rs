@@ -240,6 +240,23 @@ impl Deployed {
         }
     }
 
+    /// Starts an execution of the state machine `logical_id` with `input`: its ARN.
+    pub async fn start(&self, logical_id: &str, input: &Value) -> String {
+        self.executions
+            .start(
+                &self.state_machine(logical_id),
+                &format!(
+                    "test-{}",
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |elapsed| elapsed.as_nanos())
+                ),
+                input,
+            )
+            .await
+            .unwrap_or_else(|error| panic!("{logical_id} starts: {error}"))
+    }
+
     /// Where the execution `arn` stands now.
     pub async fn execution_view(&self, arn: &str) -> ExecutionView {
         self.executions

@@ -239,3 +239,102 @@ async fn assert_not_started(deployed: &Deployed, run_id: &str, why: &str) {
         );
     }
 }
+
+/// A runbook that waits for a person (`aws:pause`: SSM's `aws:approve` is refused in
+/// multi-account runs), then goes on.
+const HOLD_FOR_REVIEW: &str = r#"{
+  "schemaVersion": "0.3",
+  "description": "Waits for a Resume signal, then ends.",
+  "mainSteps": [
+    {"name": "hold", "action": "aws:pause", "inputs": {}},
+    {"name": "after", "action": "aws:sleep", "inputs": {"Duration": "PT1S"}}
+  ]
+}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_a_runbook_waits_for_a_person_then_the_run_reports_it_waiting_and_after_the_signal_success()
+ {
+    let mut world = Organization::of(2).onboarded().world().await;
+    let member = world.org.seed.accounts[0].id.clone();
+    let endpoint = world.org.stack.endpoint().to_owned();
+    let central =
+        aws_sdk_ssm::Client::new(&fabric_tests::central_config(&endpoint, "us-east-1").await);
+    central
+        .create_document()
+        .name("Fabric-HoldForReview")
+        .document_type(aws_sdk_ssm::types::DocumentType::Automation)
+        .content(HOLD_FOR_REVIEW)
+        .send()
+        .await
+        .expect("the runbook is created");
+    central
+        .modify_document_permission()
+        .name("Fabric-HoldForReview")
+        .permission_type(aws_sdk_ssm::types::DocumentPermissionType::Share)
+        .account_ids_to_add(&member)
+        .send()
+        .await
+        .expect("the runbook is shared with the member");
+    edit_profile(&mut world, "hold-for-review", |profile| {
+        *profile = json!({
+            "document": "Fabric-HoldForReview",
+            "target_locations": [{"accounts": [member], "regions": ["us-east-1"]}],
+        });
+    });
+    let deployed = Deployed::on(world, &[]).await;
+
+    let execution = deployed
+        .start(
+            "RunStateMachine",
+            &json!({"manual": {"requested_by": "test", "profile": "hold-for-review"}}),
+        )
+        .await;
+    let limit = std::time::Instant::now() + Duration::from_secs(60);
+    let (run_id, child) = loop {
+        let view = deployed.execution_view(&execution).await;
+        if let Some(run_id) = view.run_id() {
+            let shown = deployed.fabric(&["report", &run_id, "--json"]).await;
+            let report: Value = serde_json::from_slice(&shown.stdout).unwrap_or_default();
+            let location = &report["locations"][0];
+            if location["status"] == json!("Waiting") {
+                let child = location["execution_id"].as_str().map(str::to_owned);
+                break (run_id, child.expect("the waiting child is named"));
+            }
+        }
+        assert!(
+            std::time::Instant::now() < limit,
+            "fabric report shows the location Waiting within a minute: {view:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(
+        deployed.execution_view(&execution).await.status,
+        "RUNNING",
+        "the run waits with its runbook"
+    );
+
+    let member_ssm = aws_sdk_ssm::Client::new(
+        &fabric_tests::member_config(&endpoint, &member, "us-east-1").await,
+    );
+    member_ssm
+        .send_automation_signal()
+        .automation_execution_id(&child)
+        .signal_type(aws_sdk_ssm::types::SignalType::Resume)
+        .payload("StepName", vec!["hold".to_owned()])
+        .send()
+        .await
+        .expect("the member's runbook takes the signal");
+
+    let view = deployed.finished(&execution, EXECUTION_TIMEOUT).await;
+    assert_eq!(view.status, "SUCCEEDED", "{view:?}");
+    let state = RunState::load(&deployed.world.runs.store, &run_id)
+        .await
+        .expect("the run state is kept");
+    let stored = stored_report(&deployed, &state).await;
+    assert_eq!(
+        stored["locations"][0]["status"],
+        json!("Success"),
+        "{stored:#}"
+    );
+    assert_eq!(stored["locations"][0]["execution_id"], json!(child));
+}
