@@ -13,12 +13,17 @@ pub(crate) fn print_plan(plan: &RunPlan, json: bool, out: &mut impl Write) -> st
             serde_json::to_string_pretty(plan).map_err(std::io::Error::other)?
         );
     }
+    let spec = &plan.request.spec;
     writeln!(
         out,
-        "run {}: {} locations planned, {} skipped",
+        "run {}: {} locations planned, {} skipped; deadline {}",
         plan.run_id,
         plan.planned_count(),
-        plan.skipped.len()
+        plan.skipped.len(),
+        spec.deadline.as_ref().map_or_else(
+            || format!("{} s (the default)", spec.deadline().as_secs()),
+            ToString::to_string
+        )
     )?;
     for wave in &plan.waves {
         let gate = wave

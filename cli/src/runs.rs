@@ -421,6 +421,9 @@ pub(crate) fn status(
                 "waves_started": state.next_wave,
                 "waves": state.plan.waves.len(),
                 "counts": progress.counts,
+                "waiting_for_approval": state.pending_approval.as_ref().map(|pending| &pending.wave),
+                "deadline_passed": state.deadline_passed.as_ref().map(|passed| passed.at),
+                "stopped": state.stopped,
                 "report": state.report_uri,
             });
             return writeln!(out, "{value}").map_err(other);
@@ -439,6 +442,27 @@ pub(crate) fn status(
         .map_err(other)?;
         for (status, count) in &progress.counts {
             writeln!(out, "  {status}: {count}").map_err(other)?;
+        }
+        if let Some(pending) = &state.pending_approval {
+            writeln!(
+                out,
+                "  waiting for a person's approval before wave {} (asked {}, {} s to answer): fabric approve {run_id} / fabric reject {run_id} --reason TEXT",
+                pending.wave, pending.requested_at, pending.timeout_seconds
+            )
+            .map_err(other)?;
+        }
+        if let Some(passed) = &state.deadline_passed {
+            writeln!(
+                out,
+                "  the run's deadline ({}) passed at {}: {} unfinished locations were stopped",
+                passed.deadline,
+                passed.at,
+                passed.unfinished.len()
+            )
+            .map_err(other)?;
+        }
+        if let Some(why) = &state.stopped {
+            writeln!(out, "  later waves {why}").map_err(other)?;
         }
         if let Some(uri) = &state.report_uri {
             writeln!(out, "  report: {uri}").map_err(other)?;
