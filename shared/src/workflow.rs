@@ -98,11 +98,56 @@ pub struct TriggerDelivery {
     pub execution: String,
 }
 
+/// A run handed over by the execution that followed it (`from`) to the one that carries it on:
+/// the input a `HandOver` state starts the next execution with (`{"carry_on": {...}}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CarryOn {
+    /// The run.
+    pub run_id: String,
+    /// The execution that owned it (`$$.Execution.Id`).
+    pub from: String,
+}
+
+/// `HandOver`'s input: `{"hand_over": {...}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandOverRequest {
+    /// The hand-over.
+    pub hand_over: HandOverStep,
+}
+
+/// A run to hand over to a fresh execution of its state machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandOverStep {
+    /// The run.
+    pub run_id: String,
+    /// The execution that owns it (`$$.Execution.Id`).
+    pub from: String,
+    /// The fresh execution's name (`TrackRun`'s `next_execution`).
+    pub name: String,
+}
+
+/// `TrackRun`'s input: the run, and when the execution following it started (`null` for a
+/// workflow with no history limit, which never hands over).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackStep {
+    /// The run's id.
+    pub run_id: String,
+    /// `$$.Execution.StartTime`.
+    #[serde(default)]
+    pub execution_started: Option<crate::report::Timestamp>,
+}
+
 /// What the `start-run` function is sent: a trigger to accept (`StartRun`) or a run whose next
 /// wave to start (`StartWave`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum StartRequest {
+    /// `HandOver`.
+    HandOver(HandOverRequest),
     /// `StartRun`.
     Trigger(TriggerDelivery),
     /// `StartWave`.
@@ -193,6 +238,13 @@ pub struct RunTracked {
     /// to its report.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deadline_passed: bool,
+    /// True when this execution has followed the run long enough: it hands the run over to a
+    /// fresh execution, named `next_execution`.
+    #[serde(default)]
+    pub hand_over: bool,
+    /// The name of the execution the run is handed over to (empty when it is not).
+    #[serde(default)]
+    pub next_execution: String,
 }
 
 /// What `collect-results` takes: a run, and for the `CollectCall` step one of its calls.

@@ -56,9 +56,13 @@ pub fn required_env(name: &str) -> Result<String, lambda_runtime::Error> {
         .map_err(|_| format!("the function needs the environment variable {name}").into())
 }
 
+/// The run state machine, in the environment of the function that hands runs over.
+const RUN_STATE_MACHINE_ARN: &str = "RUN_STATE_MACHINE_ARN";
+
 /// Serves one step of the multi-location run state machine: startup, the run's services built
-/// once, then `handler` for every invocation, with the ports over them. The `main` of
-/// `start-run`, `track-run`, `collect-results` and `publish-report`.
+/// once (with the run state machine to hand runs over to, where `RUN_STATE_MACHINE_ARN` says),
+/// then `handler` for every invocation, with the ports over them. The `main` of `start-run`,
+/// `track-run`, `collect-results` and `publish-report`.
 pub async fn serve_run_step<E, R>(
     handler: impl AsyncFn(&RunPorts<'_>, LambdaEvent<E>) -> Result<R, FunctionError>,
 ) -> Result<(), lambda_runtime::Error>
@@ -67,7 +71,10 @@ where
     R: serde::Serialize,
 {
     let startup = start().await?;
-    let services = fabric::aws::RunServices::new(&startup.sdk, &startup.config)?;
+    let mut services = fabric::aws::RunServices::new(&startup.sdk, &startup.config)?;
+    if let Ok(arn) = std::env::var(RUN_STATE_MACHINE_ARN) {
+        services = services.handing_over_to(&startup.sdk, &arn);
+    }
     let ports = services.ports(&startup.config);
     let (ports, handler) = (&ports, &handler);
     lambda_runtime::run(lambda_runtime::service_fn(move |event| {

@@ -64,4 +64,51 @@ mod tests {
         assert_eq!(error_type(error), "Fabric.EventShape");
         assert!(fakes.store.keys().is_empty(), "nothing was saved");
     }
+
+    #[tokio::test]
+    async fn when_a_run_is_handed_over_then_only_the_execution_its_owner_started_carries_it_on() {
+        let (fakes, config) = (FakeServices::example(), example_config());
+        let ports = fakes.run_ports(&config);
+        let run_id = handle(&ports, start_request(ALARM))
+            .await
+            .expect("accepted")
+            .run_id
+            .expect("a run");
+        let step = |payload: serde_json::Value| {
+            invocation(serde_json::from_value(payload).expect("what the state machine sends"))
+        };
+
+        let hand_over =
+            serde_json::json!({"hand_over": {"run_id": run_id, "from": "exec-1", "name": "next"}});
+        handle(&ports, step(hand_over.clone()))
+            .await
+            .expect("handed over");
+        handle(&ports, step(hand_over))
+            .await
+            .expect("a retried hand-over starts nothing more");
+        let started = fakes
+            .workflows
+            .started
+            .lock()
+            .expect("not poisoned")
+            .clone();
+        assert_eq!(started.len(), 1, "{started:?}");
+        let (name, input) = &started[0];
+        assert_eq!(name, "next");
+        assert_eq!(input["carry_on"]["from"], "exec-1");
+
+        let stranger = serde_json::json!({"trigger": {"carry_on": {"run_id": run_id, "from": "exec-9"}}, "execution": "exec-3"});
+        let refused = handle(&ports, step(stranger))
+            .await
+            .expect_err("exec-9 does not own it");
+        assert_eq!(error_type(refused), "Fabric.NotPermitted");
+        let carried = serde_json::json!({"trigger": input, "execution": "exec-2"});
+        let accepted = handle(&ports, step(carried)).await.expect("carried on");
+        assert_eq!(accepted.run_id.as_deref(), Some(run_id.as_str()));
+        let state = fabric::runs::RunState::load(&fakes.store, &run_id)
+            .await
+            .expect("kept");
+        assert_eq!(state.owner.as_deref(), Some("exec-2"));
+        assert_eq!(state.hand_overs, 1);
+    }
 }

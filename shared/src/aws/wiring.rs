@@ -23,6 +23,8 @@ pub struct RunServices {
     pub store: S3ReportStore,
     /// The topic, when notifications are configured.
     pub notifier: Option<SnsNotifier>,
+    /// The run state machine, when runs are handed over from here.
+    pub hand_over: Option<super::StepFunctionsWorkflows>,
 }
 
 impl RunServices {
@@ -41,7 +43,18 @@ impl RunServices {
             locations: AssumedRoleLocations::new(sdk, config.results_role_name.clone()),
             store: S3ReportStore::new(s3_client(sdk), &reports.bucket, &reports.prefix),
             notifier: notifier(sdk, config),
+            hand_over: None,
         })
+    }
+
+    /// These services, handing long runs over to fresh executions of `run_state_machine_arn`.
+    #[must_use]
+    pub fn handing_over_to(mut self, sdk: &SdkConfig, run_state_machine_arn: &str) -> Self {
+        self.hand_over = Some(super::StepFunctionsWorkflows::from_sdk(
+            sdk,
+            run_state_machine_arn,
+        ));
+        self
     }
 
     /// The notifier as the port.
@@ -61,6 +74,10 @@ impl RunServices {
             store: &self.store,
             notifier: self.notifier(),
             start_pacing: crate::runs::START_PACING,
+            hand_over: self
+                .hand_over
+                .as_ref()
+                .map(|workflows| workflows as &dyn crate::ports::Workflows),
         }
     }
 }

@@ -53,6 +53,23 @@ pub struct Config {
     /// Where full reports are stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reports: Option<Reports>,
+    /// How long one run state machine execution follows a run before it hands the run over to
+    /// a fresh execution with the same run id (`30m`, `6h`; default `6h`): well before Step
+    /// Functions' 25,000 history events (a 30 s poll writes about 9) or the execution's timeout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hand_over_after: Option<crate::model::Span>,
+}
+
+/// How long an execution follows a run unless the config says otherwise.
+const DEFAULT_HAND_OVER_AFTER: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
+impl Config {
+    /// How long one execution follows a run before handing it over.
+    pub fn hand_over_after(&self) -> std::time::Duration {
+        self.hand_over_after
+            .as_ref()
+            .map_or(DEFAULT_HAND_OVER_AFTER, crate::model::Span::duration)
+    }
 }
 
 validated_string! {

@@ -7,7 +7,7 @@ use crate::steps::RunPorts;
 use crate::steps::run as steps;
 use crate::workflow::{
     Approval, PublishRequest, ReportPublished, RunCollected, RunStarted, RunStep, RunTracked,
-    StepError, TriggerDelivery, WaveStep,
+    StepError, TrackStep, TriggerDelivery, WaveStep,
 };
 use crate::{Error, Result};
 use futures_util::StreamExt;
@@ -27,6 +27,9 @@ const WAIT_FOR_RUN: &str = "WaitForRun";
 const TRACK_RUN: &str = "TrackRun";
 const TRACK_RUN_CAUGHT: &str = "TrackRunCaught";
 const RUN_ENDED: &str = "RunEnded";
+const HAND_OVER: &str = "HandOver";
+const HAND_OVER_CAUGHT: &str = "HandOverCaught";
+const HANDED_OVER: &str = "HandedOver";
 const COLLECT_CALLS: &str = "CollectCalls";
 const COLLECT_CALLS_CAUGHT: &str = "CollectCallsCaught";
 const COLLECT_RESULTS: &str = "CollectResults";
@@ -77,6 +80,15 @@ pub const GRAPH: Graph = Graph {
             Test::BooleanEquals(true),
             COLLECT_CALLS,
         ),
+        choice(
+            RUN_ENDED,
+            "$.progress.hand_over",
+            Test::BooleanEquals(true),
+            HAND_OVER,
+        ),
+        edge(HAND_OVER, On::Next, HANDED_OVER),
+        edge(HAND_OVER, On::Catch, HAND_OVER_CAUGHT),
+        edge(HAND_OVER_CAUGHT, On::Next, PUBLISH_REPORT),
         edge(RUN_ENDED, On::Default, WAIT_FOR_RUN),
         edge(COLLECT_CALLS, On::Next, COLLECT_RESULTS),
         edge(COLLECT_CALLS, On::Catch, COLLECT_CALLS_CAUGHT),
@@ -112,6 +124,7 @@ pub const GRAPH: Graph = Graph {
         (RUN_NOT_STARTED, Terminal::Fail("Fabric.RunNotStarted")),
         (RUN_FAILED, Terminal::Fail("Fabric.RunFailed")),
         (RUN_REPORTED, Terminal::Succeed),
+        (HANDED_OVER, Terminal::Succeed),
         (PUBLISH_FAILED, Terminal::Fail("Fabric.PublishFailed")),
     ],
 };
@@ -191,6 +204,7 @@ pub async fn carry_out(
             | START_RUN_CAUGHT
             | START_WAVE_CAUGHT
             | TRACK_RUN_CAUGHT
+            | HAND_OVER_CAUGHT
             | COLLECT_CALLS_CAUGHT
             | COLLECT_RESULTS_CAUGHT => Ok(()),
             START_RUN => retried(timing, || steps::start_run(ports, delivery.clone()))
@@ -234,8 +248,17 @@ pub async fn carry_out(
                 tokio::time::sleep(timing.wait).await;
                 Ok(())
             }
+            HAND_OVER => {
+                // The local driver keeps no history: it never hands over (TrackRun is sent no
+                // execution start), and would carry on itself.
+                state = WAIT_FOR_RUN;
+                continue;
+            }
             TRACK_RUN => {
-                let step = run_step(&data)?;
+                let step = TrackStep {
+                    run_id: run_step(&data)?.run_id,
+                    execution_started: None,
+                };
                 retried(timing, || steps::track_run(ports, step.clone()))
                     .await
                     .map(|tracked| {

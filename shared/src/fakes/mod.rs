@@ -383,6 +383,7 @@ impl FakeServices {
             store: &self.store,
             notifier: Some(&self.notifier),
             start_pacing: std::time::Duration::ZERO,
+            hand_over: Some(&self.workflows),
         }
     }
 

@@ -18,5 +18,5 @@ pub use collect::{CHILD_UNREAD, COLLECT_CONCURRENCY, collect_call};
 pub use gate::{gate, overall_status};
 pub use request::{run_id_for, run_request_for};
 pub use start::{START_PACING, preview, start_wave};
-pub use state::{Delivery, RunState, StartedCall, accept_delivery};
+pub use state::{Delivery, RunState, StartedCall, accept_delivery, carry_on};
 pub use track::{Progress, progress};

@@ -63,6 +63,14 @@ pub struct RunState {
     /// The approvals that let waves start, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub approvals: Vec<super::approval::ApprovalRecord>,
+    /// How many times the run was handed over to a fresh execution.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub hand_overs: u32,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(count: &u32) -> bool {
+    *count == 0
 }
 
 /// What a delivery of a run trigger finds.
@@ -122,7 +130,55 @@ pub async fn accept_delivery(
     }
 }
 
+/// Hands run `run_id` over from the execution that owns it (`carry_on.from`) to `owner`, the
+/// execution that carries it on; refused unless `from` owns it.
+pub async fn carry_on(
+    carry_on: &crate::workflow::CarryOn,
+    owner: &str,
+    store: &dyn ReportStore,
+) -> Result<RunState> {
+    let mut state = RunState::load(store, &carry_on.run_id).await?;
+    if state.owner.as_deref() == Some(owner) {
+        return Ok(state);
+    }
+    if state.owner.as_deref() != Some(carry_on.from.as_str()) {
+        return Err(Error::NotPermitted {
+            what: format!("carry_on.from ({})", carry_on.from),
+            rule: format!(
+                "only the execution that owns run {} may hand it over, and {} does",
+                carry_on.run_id,
+                state.owner.as_deref().unwrap_or("no workflow")
+            ),
+        });
+    }
+    tracing::info!(run_id = %carry_on.run_id, from = %carry_on.from, owner, "the run is handed over");
+    state.owner = Some(owner.to_owned());
+    state.hand_overs += 1;
+    state.save(store).await?;
+    Ok(state)
+}
+
 impl RunState {
+    /// The name of the execution this run is handed over to next: its id (cut to fit Step
+    /// Functions' 80 characters) and the hand-over's number.
+    pub fn next_execution_name(&self) -> String {
+        let suffix = format!("-carry-{}", self.hand_overs + 1);
+        let id: String = self
+            .plan
+            .run_id
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .take(80 - suffix.len())
+            .collect();
+        id + &suffix
+    }
+
     /// The state of a run that has not started.
     pub fn new(plan: RunPlan) -> Self {
         Self {
@@ -138,6 +194,7 @@ impl RunState {
             deadline_passed: None,
             pending_approval: None,
             approvals: Vec::new(),
+            hand_overs: 0,
         }
     }
 

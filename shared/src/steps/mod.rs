@@ -28,6 +28,9 @@ pub struct RunPorts<'a> {
     pub notifier: Option<&'a dyn Notifier>,
     /// The time between two starts ([`crate::runs::START_PACING`] against SSM).
     pub start_pacing: Duration,
+    /// The run state machine, for handing a long run over to a fresh execution (only the
+    /// deployed `start-run` function has it).
+    pub hand_over: Option<&'a dyn crate::ports::Workflows>,
 }
 
 impl<'a> RunPorts<'a> {

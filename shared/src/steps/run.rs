@@ -4,21 +4,48 @@
 //! `PublishReport`.
 
 use super::{ReportSink, RunPorts};
-use crate::Result;
 use crate::events::{Trigger, TriggerEvent};
 use crate::plan::{PlanContext, plan_run};
 use crate::runs::{self, Delivery, RunState};
 use crate::workflow::{
-    CollectRequest, PublishRequest, ReportPublished, RunCollected, RunStarted, RunStep, RunTracked,
-    StartRequest, StepError, TriggerDelivery, WaveStarted, WaveStep,
+    CollectRequest, HandOverStep, PublishRequest, ReportPublished, RunCollected, RunStarted,
+    RunStep, RunTracked, StartRequest, StepError, TrackStep, TriggerDelivery, WaveStarted,
+    WaveStep,
 };
+use crate::{Error, Result};
 
 /// The `start-run` function: [`start_run`] or [`start_wave`], as the request says.
 pub async fn start(ports: &RunPorts<'_>, request: StartRequest) -> Result<RunStarted> {
     match request {
         StartRequest::Trigger(delivery) => start_run(ports, delivery).await,
         StartRequest::Wave(step) => start_wave(ports, step).await,
+        StartRequest::HandOver(request) => hand_over(ports, request.hand_over).await,
     }
+}
+
+/// `HandOver`: starts the fresh execution that carries the run on (its `StartRun` takes the
+/// run over from this one). Started twice under the same name, it is started once.
+pub async fn hand_over(ports: &RunPorts<'_>, step: HandOverStep) -> Result<RunStarted> {
+    let workflows = ports.hand_over.ok_or_else(|| Error::Internal {
+        problem: "this function cannot hand runs over: RUN_STATE_MACHINE_ARN is not set".to_owned(),
+    })?;
+    let input = serde_json::json!({"carry_on": crate::workflow::CarryOn {
+        run_id: step.run_id.clone(),
+        from: step.from,
+    }});
+    let started = workflows.start(&step.name, &input).await?;
+    tracing::info!(
+        run_id = step.run_id,
+        name = step.name,
+        ?started,
+        "the run is handed over"
+    );
+    Ok(RunStarted {
+        run_id: Some(step.run_id),
+        locations: 0,
+        wave: None,
+        reason: Some(format!("handed over to execution {}", step.name)),
+    })
 }
 
 /// A [`RunStarted`] that leaves this workflow nothing to run, for `reason`.
@@ -35,6 +62,19 @@ fn nothing_to_run(locations: usize, reason: String) -> RunStarted {
 /// workflow, or found started by an earlier delivery (then `run_id` is `None` and nothing
 /// starts). A manual dry run is planned and previewed by SSM, and nothing is saved or started.
 pub async fn start_run(ports: &RunPorts<'_>, delivery: TriggerDelivery) -> Result<RunStarted> {
+    if let Some(carry_on) = delivery.trigger.get("carry_on") {
+        let carry_on: crate::workflow::CarryOn =
+            serde_json::from_value(carry_on.clone()).map_err(|error| Error::InvalidRunRequest {
+                problem: format!("carry_on: {error}"),
+            })?;
+        let state = runs::carry_on(&carry_on, &delivery.execution, ports.store).await?;
+        return Ok(RunStarted {
+            run_id: Some(state.plan.run_id.clone()),
+            locations: state.plan.planned_count(),
+            wave: None,
+            reason: Some(format!("carried on from {}", carry_on.from)),
+        });
+    }
     let trigger = TriggerEvent::from_value(&delivery.trigger)?;
     let Some(request) = runs::run_request_for(&trigger.trigger, ports.config)? else {
         return Ok(nothing_to_run(
@@ -142,8 +182,10 @@ pub async fn start_wave(ports: &RunPorts<'_>, step: WaveStep) -> Result<RunStart
 
 /// `TrackRun`: locations by status, whether every started automation has ended, and the
 /// latest wave's calls (the items of the `CollectCalls` map). Past the run's deadline, what
-/// still runs is stopped and the run counts as done: it is collected and reported.
-pub async fn track_run(ports: &RunPorts<'_>, step: RunStep) -> Result<RunTracked> {
+/// still runs is stopped and the run counts as done: it is collected and reported. An
+/// execution that has followed the run for the config's `hand_over_after` hands it over to a
+/// fresh one (before Step Functions' history limit).
+pub async fn track_run(ports: &RunPorts<'_>, step: TrackStep) -> Result<RunTracked> {
     let mut state = RunState::load(ports.store, &step.run_id).await?;
     let progress = runs::progress(ports.automation, &state.started).await?;
     let now = crate::report::now();
@@ -153,15 +195,27 @@ pub async fn track_run(ports: &RunPorts<'_>, step: RunStep) -> Result<RunTracked
         state.end_at_deadline(ports.automation, now).await?;
         state.save(ports.store).await?;
     }
+    let done = progress.done || deadline_passed;
+    let hand_over = !done
+        && step.execution_started.is_some_and(|started| {
+            chrono::Duration::from_std(ports.config.hand_over_after())
+                .is_ok_and(|limit| now >= started + limit)
+        });
     Ok(RunTracked {
         run_id: step.run_id,
-        done: progress.done || deadline_passed,
+        done,
         counts: progress.counts,
         calls: state
             .latest_wave_calls()
             .map(|call| call.execution_id.clone())
             .collect(),
         deadline_passed,
+        hand_over,
+        next_execution: if hand_over {
+            state.next_execution_name()
+        } else {
+            String::new()
+        },
     })
 }
 

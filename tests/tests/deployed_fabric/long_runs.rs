@@ -131,14 +131,14 @@ async fn when_a_gate_asks_for_approval_and_fabric_approve_answers_then_the_next_
  {
     let deployed = Box::pin(gated("5m")).await;
     let (execution, run_id) = awaiting_approval(&deployed).await;
-    let published = deployed.published().await;
-    assert!(
-        published
-            .iter()
-            .any(|(subject, message)| subject.contains("Approval needed")
-                && message.contains(&format!("fabric approve {run_id}"))),
-        "the request was published, saying how to answer: {published:?}"
-    );
+    // The request is published after it is kept: wait for it, saying how to answer.
+    deployed
+        .published_containing(
+            &format!("fabric approve {run_id}"),
+            std::time::Instant::now(),
+            Duration::from_secs(10),
+        )
+        .await;
 
     let answered = deployed
         .fabric(&["approve", &run_id, "--comment", "canary looks fine"])
@@ -337,4 +337,88 @@ async fn when_a_runbook_waits_for_a_person_then_the_run_reports_it_waiting_and_a
         "{stored:#}"
     );
     assert_eq!(stored["locations"][0]["execution_id"], json!(child));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_a_run_outlives_hand_over_after_then_fresh_executions_carry_it_on_to_one_report() {
+    // The first account's first instance takes 8 s; each execution follows the run for 2 s.
+    let mut world = Organization::of(3)
+        .onboarded()
+        .failing_instances(1)
+        .behaving("sleep=8000")
+        .world()
+        .await;
+    edit_config(&mut world, |config| config["hand_over_after"] = json!("2s"));
+    let deployed = Deployed::on(world, &[]).await;
+
+    let first = fired_execution(&deployed, "patch-window").await;
+    let view = deployed.finished(&first, EXECUTION_TIMEOUT).await;
+    assert_eq!(view.status, "SUCCEEDED", "{view:?}");
+    let run_id = run_id(&view);
+    assert!(
+        view.task_answers
+            .iter()
+            .any(|answer| answer.state == "HandOver"),
+        "the first execution handed the run over: {view:#?}"
+    );
+    // Follow the chain of hand-overs to the execution that reported.
+    let limit = std::time::Instant::now() + EXECUTION_TIMEOUT;
+    let mut carried = 0;
+    let state = loop {
+        let state = RunState::load(&deployed.world.runs.store, &run_id)
+            .await
+            .expect("the run state is kept");
+        if state.report_uri.is_some() {
+            break state;
+        }
+        assert!(
+            std::time::Instant::now() < limit,
+            "the run was reported: {state:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let owner = state
+        .owner
+        .clone()
+        .expect("the reporting execution owns the run");
+    assert!(
+        owner.ends_with(&format!("-carry-{}", state.hand_overs)),
+        "{owner}"
+    );
+    assert!(
+        state.hand_overs >= 2,
+        "8 s outlive 2 s more than once: {}",
+        state.hand_overs
+    );
+    let last = deployed.finished(&owner, EXECUTION_TIMEOUT).await;
+    assert_eq!(last.status, "SUCCEEDED", "{last:?}");
+    for answer in &last.task_answers {
+        carried += usize::from(answer.state == "StartRun");
+    }
+    assert_eq!(
+        carried, 1,
+        "the last execution accepted the run once: {last:#?}"
+    );
+
+    let stored = stored_report(&deployed, &state).await;
+    let locations = stored["locations"].as_array().expect("locations");
+    assert_eq!(
+        locations.len(),
+        state.plan.planned_count() + state.plan.skipped.len(),
+        "every location is in the one report: {stored:#}"
+    );
+    assert!(
+        locations.iter().all(|result| ["Success", "Skipped"]
+            .contains(&result["status"].as_str().unwrap_or_default())),
+        "the run ran to its end across executions: {stored:#}"
+    );
+    let published = deployed.published().await;
+    let reports = published
+        .iter()
+        .filter(|(_, message)| message.contains(&run_id) && !message.contains("approval"))
+        .count();
+    assert_eq!(
+        reports, 1,
+        "one report, however many executions: {published:?}"
+    );
 }

@@ -135,18 +135,22 @@ async fn stored_report(deployed: &Deployed, state: &RunState) -> Value {
     serde_json::from_slice(&stored).expect("the stored report is JSON")
 }
 
-/// Changes run profile `profile` of the world's config file with `change` (before the
-/// deployment reads it).
-fn edit_profile(world: &mut fabric_tests::World, profile: &str, change: impl FnOnce(&mut Value)) {
+/// Changes the world's config file with `change` (before the deployment reads it).
+fn edit_config(world: &mut fabric_tests::World, change: impl FnOnce(&mut Value)) {
     let text = std::fs::read_to_string(&world.config_path).expect("the config is there");
     let mut config: Value = serde_yaml_ng::from_str(&text).expect("the config is YAML");
-    change(&mut config["run_profiles"][profile]);
+    change(&mut config);
     std::fs::write(
         &world.config_path,
         serde_yaml_ng::to_string(&config).expect("YAML"),
     )
     .expect("the config is written");
     world.config = fabric::config::Config::load(&world.config_path).expect("the config loads");
+}
+
+/// Changes run profile `profile` of the world's config file with `change`.
+fn edit_profile(world: &mut fabric_tests::World, profile: &str, change: impl FnOnce(&mut Value)) {
+    edit_config(world, |config| change(&mut config["run_profiles"][profile]));
 }
 
 /// Fires the schedule `name` and returns the execution it started.

@@ -13,7 +13,7 @@ use fabric::events::TriggerEvent;
 use fabric::model::{AccountId, OnboardingAction, RoleOutcome};
 use fabric::workflow::{
     AccountReadiness, CollectRequest, OnboardingInput, PublishRequest, ReportPublished, RoleDone,
-    RunCollected, RunStarted, RunStep, RunTracked, SharesDone, StartRequest, StepError,
+    RunCollected, RunStarted, RunTracked, SharesDone, StartRequest, StepError, TrackStep,
     WaveStarted, WaveStep,
 };
 use fabric_simulator::ssm::engine::Settings;

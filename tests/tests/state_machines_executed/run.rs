@@ -17,6 +17,16 @@ fn run_answers() -> BTreeMap<&'static str, Value> {
                 reason: None,
             }),
         ),
+        // Never reached here: TrackRun answers no hand-over.
+        (
+            "HandOver",
+            answer(&RunStarted {
+                run_id: Some(RUN_ID.to_owned()),
+                locations: 0,
+                wave: None,
+                reason: Some("handed over".to_owned()),
+            }),
+        ),
         (
             "TrackRun",
             answer(&RunTracked {
@@ -25,6 +35,8 @@ fn run_answers() -> BTreeMap<&'static str, Value> {
                 counts: counts.clone(),
                 calls: CALLS.map(str::to_owned).to_vec(),
                 deadline_passed: false,
+                hand_over: false,
+                next_execution: String::new(),
             }),
         ),
         (
@@ -146,9 +158,13 @@ async fn when_every_run_step_succeeds_then_each_is_sent_what_its_function_reads_
             approval: None,
         })
     );
-    let tracked: RunStep =
-        serde_json::from_value(execution.payload_of("TrackRun").clone()).expect("a RunStep");
+    let tracked: TrackStep =
+        serde_json::from_value(execution.payload_of("TrackRun").clone()).expect("a TrackStep");
     assert_eq!(tracked.run_id, RUN_ID);
+    assert!(
+        tracked.execution_started.is_some(),
+        "TrackRun is sent when its execution started"
+    );
     let collected: CollectRequest =
         serde_json::from_value(execution.payload_of("CollectResults").clone())
             .expect("a CollectRequest");

@@ -29,7 +29,10 @@ fn when_the_project_template_is_resolved_then_functions_get_the_globals_and_keep
     let start_run = properties(&template, "StartRunFunction");
     assert_eq!(
         start_run["Environment"]["Variables"],
-        json!({"FABRIC_CONFIG": "/opt/fabric.yaml"})
+        json!({
+            "FABRIC_CONFIG": "/opt/fabric.yaml",
+            "RUN_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:automation-fabric-multi-location-run",
+        })
     );
     assert_eq!(
         (&start_run["Timeout"], &start_run["MemorySize"]),
