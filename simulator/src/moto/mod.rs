@@ -1,13 +1,14 @@
 //! What the simulator asks moto, as any account (moto's `x-moto-account-id` header): the
 //! organization's accounts and OUs, IAM roles, SSM documents and their sharing, EC2 instances
-//! and resource groups. Also forwards every request the simulator does not answer itself.
+//! and resource groups, CloudFormation stacks and CloudWatch alarms. Also forwards every
+//! request the simulator does not answer itself.
 
 use crate::wire::ApiError;
 use serde_json::Value;
 
 mod reads;
 
-pub use reads::{Instance, OrgAccount};
+pub use reads::{GroupQuery, Instance, OrgAccount};
 
 /// A moto server reached over HTTP.
 #[derive(Debug, Clone)]

@@ -68,8 +68,14 @@ pub struct Execution {
     pub steps: Vec<Step>,
     /// The ARN of the caller.
     pub executed_by: String,
-    /// Set by `StopAutomationExecution`.
+    /// Set by `StopAutomationExecution` (and by a triggered alarm).
     pub cancel_requested: bool,
+    /// Given a slot of its account-Region's concurrency quota (until then it is `Pending`).
+    pub admitted: bool,
+    /// Its place in the order of creation (the quota's queue is first in, first out).
+    pub sequence: u64,
+    /// The alarms in `ALARM` state that stopped it.
+    pub triggered_alarms: Vec<String>,
 }
 
 impl Step {
@@ -90,8 +96,8 @@ impl Step {
 }
 
 impl Execution {
-    /// A `Local` execution of `request` in `account` and `region`, with a fresh id, in progress
-    /// from now.
+    /// A `Local` execution of `request` in `account` and `region`, with a fresh id, `Pending`
+    /// until its account-Region's concurrency quota admits it.
     pub(super) fn new(
         account: &str,
         region: &str,
@@ -107,13 +113,16 @@ impl Execution {
             parent_id: None,
             target: None,
             resolved_targets: Vec::new(),
-            status: AutomationStatus::InProgress,
+            status: AutomationStatus::Pending,
             start: now(),
             end: None,
             failure_message: None,
             steps: Vec::new(),
             executed_by,
             cancel_requested: false,
+            admitted: false,
+            sequence: 0,
+            triggered_alarms: Vec::new(),
         }
     }
 }
@@ -193,31 +202,36 @@ impl Engine {
                 };
             }
             let source = self.checked_source(caller, &request).await?;
-            let id = self.create(caller, request, source);
+            let id = self.create(caller, request, source)?;
             lock(&self.client_tokens).insert(key, (fingerprint, id.clone()));
             return Ok(id);
         }
         let source = self.checked_source(caller, &request).await?;
-        Ok(self.create(caller, request, source))
+        self.create(caller, request, source)
     }
 
+    /// Stores a new execution (refused when its account-Region's queue is full) and runs it in
+    /// the background once the concurrency quota admits it.
     fn create(
         self: &Arc<Self>,
         caller: &Caller,
         request: StartRequest,
         source: DocumentSource,
-    ) -> String {
+    ) -> Result<String, ApiError> {
         let multi_location = !request.target_locations.is_empty();
         let executed_by = format!("arn:aws:iam::{}:root", caller.account);
         let mut execution = Execution::new(&caller.account, &caller.region, request, executed_by);
         if multi_location {
             execution.automation_type = "CrossAccount";
         }
-        let id = execution.id.clone();
-        lock(&self.executions).insert(id.clone(), execution);
+        let id = self.enqueue(execution)?;
         let engine = Arc::clone(self);
         let run_id = id.clone();
         tokio::spawn(async move {
+            if !engine.admit(&run_id).await {
+                return;
+            }
+            engine.watch_alarms(&run_id);
             if multi_location {
                 engine.run_parent(&run_id, &source).await;
             } else {
@@ -226,7 +240,7 @@ impl Engine {
                     .await;
             }
         });
-        id
+        Ok(id)
     }
 
     /// Stores a child of `parent_id` (a location's execution, or a target's) and returns its id.
@@ -241,6 +255,7 @@ impl Engine {
         let mut child = Execution::new(account, region, request, parent.executed_by.clone());
         child.parent_id = Some(parent.id.clone());
         child.target = target;
+        child.sequence = self.next_sequence();
         let id = child.id.clone();
         lock(&self.executions).insert(id.clone(), child);
         id
@@ -258,6 +273,13 @@ impl Engine {
                 ),
             ));
         }
+        self.stop_tree(id);
+        Ok(())
+    }
+
+    /// Asks execution `id` and all its descendants to stop; those still queued end
+    /// `Cancelled` without starting.
+    pub(super) fn stop_tree(&self, id: &str) {
         let mut executions = lock(&self.executions);
         let mut pending = vec![id.to_owned()];
         while let Some(next) = pending.pop() {
@@ -270,11 +292,14 @@ impl Engine {
             if let Some(execution) = executions.get_mut(&next) {
                 if !execution.status.is_final() {
                     execution.cancel_requested = true;
-                    execution.status = AutomationStatus::Cancelling;
+                    if execution.admitted {
+                        execution.status = AutomationStatus::Cancelling;
+                    }
                 }
             }
         }
-        Ok(())
+        drop(executions);
+        self.slot_freed();
     }
 
     pub(super) fn set_step(
@@ -313,6 +338,7 @@ impl Engine {
                 execution.failure_message = failure_message;
             }
         });
+        self.slot_freed();
     }
 
     /// Runs child `child` to its end and reports it on step `index` of `parent_id`: the step
@@ -325,7 +351,13 @@ impl Engine {
         source: &DocumentSource,
         tags: BTreeMap<String, String>,
     ) -> AutomationStatus {
-        let status = self.run_execution(child, source, tags).await;
+        // A child counts against its own account-Region's quota like any automation.
+        let status = if self.admit(child).await {
+            self.watch_alarms(child);
+            self.run_execution(child, source, tags).await
+        } else {
+            AutomationStatus::Cancelled
+        };
         let message = self.snapshot(child).and_then(|child| child.failure_message);
         self.set_step(parent_id, index, status, message);
         status
