@@ -109,19 +109,24 @@ def test_when_adaptive_concurrency_is_turned_on_then_the_service_setting_reads_t
 # --- rate control ramps up ---------------------------------------------------------------------
 
 
+def start_on_instances(ssm, count, concurrency, **extra):
+    """Starts the one-step runbook on `count` instance ids (one child each) under `concurrency`."""
+    return ssm.start_automation_execution(
+        DocumentName=ONE_STEP,
+        TargetParameterName="InstanceId",
+        Targets=[{"Key": "ParameterValues", "Values": [f"i-{n:017x}" for n in range(count)]}],
+        MaxConcurrency=concurrency,
+        **extra,
+    )["AutomationExecutionId"]
+
+
 def test_when_targets_run_under_a_concurrency_then_one_runs_first_then_two_then_more(ssm, automation_settings):
     """"Control automations at scale": "The queueing system delivers the automation to a single
     resource and waits until the initial invocation is complete before sending the automation
     to two more resources. The system exponentially sends the automation to more resources
     until the concurrency value is met." """
     automation_settings(step_duration_ms=200)
-    execution_id = ssm.start_automation_execution(
-        DocumentName=ONE_STEP,
-        TargetParameterName="InstanceId",
-        Targets=[{"Key": "ParameterValues", "Values": [f"i-{n:017x}" for n in range(7)]}],
-        MaxConcurrency="10",
-    )["AutomationExecutionId"]
-    execution = wait_final(ssm, execution_id)
+    execution = wait_final(ssm, start_on_instances(ssm, 7, "10"))
     assert execution["AutomationExecutionStatus"] == "Success"
     steps = sorted(execution["StepExecutions"], key=lambda step: step["ExecutionStartTime"])
     assert len(steps) == 7
@@ -165,13 +170,7 @@ def test_when_the_alarm_goes_into_alarm_then_the_run_stops_and_names_it(ssm, ala
     across multiple accounts, Automation cancels all pending executions." """
     cloudwatch, name = alarm
     automation_settings(step_duration_ms=300)
-    execution_id = ssm.start_automation_execution(
-        DocumentName=ONE_STEP,
-        TargetParameterName="InstanceId",
-        Targets=[{"Key": "ParameterValues", "Values": [f"i-{n:017x}" for n in range(6)]}],
-        MaxConcurrency="1",
-        AlarmConfiguration={"Alarms": [{"Name": name}]},
-    )["AutomationExecutionId"]
+    execution_id = start_on_instances(ssm, 6, "1", AlarmConfiguration={"Alarms": [{"Name": name}]})
     wait_until(
         "the first target starting",
         lambda: ssm.get_automation_execution(AutomationExecutionId=execution_id)["AutomationExecution"]["StepExecutions"],

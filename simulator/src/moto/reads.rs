@@ -228,16 +228,7 @@ impl Moto {
                 }
             }
         }
-        let borrowed: Vec<(&str, &str)> = params
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let (status, xml) = self.query_call(account, region, "ec2", &borrowed).await?;
-        if status != 200 {
-            return Err(ApiError::internal(format!(
-                "moto's EC2 answered {status}: {xml}"
-            )));
-        }
+        let xml = self.query_answer(account, region, "ec2", &params).await?;
         Ok(parse_instances(&xml))
     }
 
@@ -331,19 +322,32 @@ impl Moto {
         for (index, name) in names.iter().enumerate() {
             params.push((format!("AlarmNames.member.{}", index + 1), name.clone()));
         }
+        let xml = self
+            .query_answer(account, region, "monitoring", &params)
+            .await?;
+        Ok(parse_alarm_states(&xml))
+    }
+
+    /// The XML body of a successful query-protocol call to `service`; any other answer is an
+    /// error naming the service and its status.
+    async fn query_answer(
+        &self,
+        account: &str,
+        region: &str,
+        service: &str,
+        params: &[(String, String)],
+    ) -> Result<String, ApiError> {
         let borrowed: Vec<(&str, &str)> = params
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        let (status, xml) = self
-            .query_call(account, region, "monitoring", &borrowed)
-            .await?;
+        let (status, xml) = self.query_call(account, region, service, &borrowed).await?;
         if status != 200 {
             return Err(ApiError::internal(format!(
-                "moto's CloudWatch answered {status}: {xml}"
+                "moto's {service} answered {status}: {xml}"
             )));
         }
-        Ok(parse_alarm_states(&xml))
+        Ok(xml)
     }
 
     /// The physical ids of the resources of type `resource_type` in CloudFormation stack

@@ -161,46 +161,17 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn when_concurrency_is_two_then_at_most_two_run_at_once() {
-        let running = Arc::new(AtomicUsize::new(0));
-        let peak = Arc::new(AtomicUsize::new(0));
-        let outcomes = run_rate_controlled(
-            (0..6).collect(),
-            (2, Ramp::None),
-            0,
-            || false,
-            |_| {
-                let (running, peak) = (Arc::clone(&running), Arc::clone(&peak));
-                async move {
-                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
-                    peak.fetch_max(now, Ordering::SeqCst);
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    running.fetch_sub(1, Ordering::SeqCst);
-                    AutomationStatus::Success
-                }
-            },
-        )
-        .await;
-        assert!(
-            outcomes
-                .iter()
-                .all(|o| *o == Some(AutomationStatus::Success))
-        );
-        assert_eq!(peak.load(Ordering::SeqCst), 2);
-    }
-
-    #[tokio::test]
-    async fn when_targets_ramp_up_then_one_runs_first_then_two_growing_exponentially() {
-        // "The queueing system delivers the automation to a single resource and waits until
-        // the initial invocation is complete before sending the automation to two more
-        // resources. The system exponentially sends the automation to more resources until the
-        // concurrency value is met."
+    /// Runs `count` items that each take a few milliseconds and succeed; returns their
+    /// outcomes and, for each start in order, how many were running with it.
+    async fn run_counting(
+        count: u32,
+        rate: (u32, Ramp),
+    ) -> (Vec<Option<AutomationStatus>>, Vec<usize>) {
         let running = Arc::new(AtomicUsize::new(0));
         let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
-        run_rate_controlled(
-            (0..12).collect::<Vec<u32>>(),
-            (5, Ramp::Exponential),
+        let outcomes = run_rate_controlled(
+            (0..count).collect(),
+            rate,
             0,
             || false,
             |_| {
@@ -216,8 +187,30 @@ mod tests {
         )
         .await;
         let seen = crate::lock(&seen).clone();
+        (outcomes, seen)
+    }
+
+    #[tokio::test]
+    async fn when_concurrency_is_two_then_at_most_two_run_at_once() {
+        let (outcomes, seen) = run_counting(6, (2, Ramp::None)).await;
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| *o == Some(AutomationStatus::Success))
+        );
+        assert_eq!(seen.iter().max(), Some(&2));
+    }
+
+    #[tokio::test]
+    async fn when_targets_ramp_up_then_one_runs_first_then_two_growing_exponentially() {
+        // "The queueing system delivers the automation to a single resource and waits until
+        // the initial invocation is complete before sending the automation to two more
+        // resources. The system exponentially sends the automation to more resources until the
+        // concurrency value is met."
+        let (_, seen) = run_counting(12, (5, Ramp::Exponential)).await;
         assert_eq!(seen.first(), Some(&1), "the first runs alone: {seen:?}");
-        assert_eq!(seen.get(1), Some(&1), "then one more beside none: {seen:?}");
+        assert_eq!(seen.get(1), Some(&1), "the next once it ended: {seen:?}");
+        assert_eq!(seen.get(2), Some(&2), "and one more beside it: {seen:?}");
         assert_eq!(
             seen.iter().max(),
             Some(&5),
