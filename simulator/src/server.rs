@@ -1,13 +1,14 @@
 //! One endpoint for the whole local stack: Automation API calls are answered by the simulator,
 //! everything else (any service, and moto's own `/moto-api`) is forwarded to moto unchanged.
-//! `/fabric-simulator/*` controls fault injection and reports call counts.
+//! `/fabric-simulator/*` controls fault injection and the Automation settings (step timing,
+//! quotas), and reports call counts.
 
 use crate::delivery::{Delivery, FireRequest};
 use crate::deployment::DeployRequest;
 use crate::faults::{Fault, FaultSettings, Faults, InjectedError};
 use crate::lambda::{FunctionFaults, Lambda, invoke, runtime};
 use crate::ssm::api::{Api, OPERATIONS};
-use crate::ssm::engine::Caller;
+use crate::ssm::engine::{Caller, SettingsChange};
 use crate::wire::ApiError;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
@@ -441,6 +442,13 @@ async fn control_endpoint(
             Err(error) => plain(
                 StatusCode::BAD_REQUEST,
                 format!("invalid fault settings: {error}"),
+            ),
+        },
+        ("POST", "automation") => match serde_json::from_slice::<SettingsChange>(body) {
+            Ok(change) => json(simulator.api.engine().change_settings(&change)),
+            Err(error) => plain(
+                StatusCode::BAD_REQUEST,
+                format!("invalid automation settings: {error}"),
             ),
         },
         ("POST", "regions") => match serde_json::from_slice::<crate::account::RegionChange>(body) {

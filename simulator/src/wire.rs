@@ -42,7 +42,7 @@ pub struct WireTargetLocation {
     /// The role assumed in each account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution_role_name: Option<String>,
-    /// An alarm for the location (kept and echoed, not polled).
+    /// An alarm for the location (watched by the location's automation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_location_alarm_configuration: Option<Value>,
     /// Walk child OUs too.
@@ -102,7 +102,7 @@ pub struct StartRequest {
     /// Tags (kept, not used).
     #[serde(default)]
     pub tags: Option<Value>,
-    /// Alarm configuration (kept, not polled).
+    /// Alarm configuration (watched while the execution runs).
     #[serde(default)]
     pub alarm_configuration: Option<Value>,
     /// Target locations from S3 (not supported by the simulator).
@@ -208,7 +208,7 @@ pub fn metadata(execution: &Execution) -> Value {
         "AutomationType": execution.automation_type,
         "Outputs": {},
     });
-    let optional: [(&str, Option<Value>); 11] = [
+    let optional: [(&str, Option<Value>); 13] = [
         ("ExecutionEndTime", execution.end.map(|end| json!(end))),
         (
             "FailureMessage",
@@ -240,6 +240,21 @@ pub fn metadata(execution: &Execution) -> Value {
             request.max_concurrency.clone().map(Value::String),
         ),
         ("MaxErrors", request.max_errors.clone().map(Value::String)),
+        ("AlarmConfiguration", request.alarm_configuration.clone()),
+        (
+            // The API reference (`AutomationExecution`, `TriggeredAlarms`): "The CloudWatch
+            // alarm that was invoked by the automation", each an `AlarmStateInformation`.
+            "TriggeredAlarms",
+            (!execution.triggered_alarms.is_empty()).then(|| {
+                json!(
+                    execution
+                        .triggered_alarms
+                        .iter()
+                        .map(|name| json!({ "Name": name, "State": "ALARM" }))
+                        .collect::<Vec<_>>()
+                )
+            }),
+        ),
         (
             "ResolvedTargets",
             (!execution.resolved_targets.is_empty()).then(

@@ -1,7 +1,7 @@
 //! What the simulator asks moto, as any account (moto's `x-moto-account-id` header): the
 //! organization's accounts and OUs, IAM roles, SSM documents and their sharing, EC2 instances
-//! and resource groups, and the EC2 calls of runbook steps. Also forwards every request the
-//! simulator does not answer itself.
+//! and resource groups, CloudFormation stacks and CloudWatch alarms, and the EC2 calls of
+//! runbook steps. Also forwards every request the simulator does not answer itself.
 
 use crate::wire::ApiError;
 use serde_json::Value;
@@ -10,7 +10,7 @@ mod ec2;
 mod reads;
 
 pub use ec2::Ec2Error;
-pub use reads::{Instance, OrgAccount};
+pub use reads::{GroupQuery, Instance, OrgAccount};
 
 /// A moto server reached over HTTP.
 #[derive(Debug, Clone)]

@@ -1,6 +1,7 @@
 //! The typed reads the simulator's engine makes of moto, as any account: who a caller is, the
 //! organization's accounts under a parent, whether a role exists, a document and its sharing,
-//! the instances a target selects, and a resource group's tag query.
+//! the instances a target selects, a resource group's query, a stack's resources and the state
+//! of CloudWatch alarms.
 
 use super::{Moto, authorization};
 use crate::wire::ApiError;
@@ -229,27 +230,18 @@ impl Moto {
                 }
             }
         }
-        let borrowed: Vec<(&str, &str)> = params
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let (status, xml) = self.query_call(account, region, "ec2", &borrowed).await?;
-        if status != 200 {
-            return Err(ApiError::internal(format!(
-                "moto's EC2 answered {status}: {xml}"
-            )));
-        }
+        let xml = self.query_answer(account, region, "ec2", &params).await?;
         Ok(parse_instances(&xml))
     }
 
-    /// The tag filters of resource group `group` of `account` in `region`, or `None` when
-    /// there is no such group.
-    pub async fn group_tag_filters(
+    /// The query of resource group `group` of `account` in `region`, or `None` when there is
+    /// no such group.
+    pub async fn group_query(
         &self,
         account: &str,
         region: &str,
         group: &str,
-    ) -> Result<Option<Vec<(String, Vec<String>)>>, ApiError> {
+    ) -> Result<Option<GroupQuery>, ApiError> {
         let response = self
             .http
             .post(format!("{}/get-group-query", self.base_url))
@@ -269,10 +261,19 @@ impl Moto {
             ApiError::internal(format!("moto's resource-groups answer broke off: {error}"))
         })?;
         let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        let query: Value = answer["GroupQuery"]["ResourceQuery"]["Query"]
+        let resource_query = &answer["GroupQuery"]["ResourceQuery"];
+        let query: Value = resource_query["Query"]
             .as_str()
             .and_then(|query| serde_json::from_str(query).ok())
             .unwrap_or(Value::Null);
+        match resource_query["Type"].as_str().unwrap_or("TAG_FILTERS_1_0") {
+            "TAG_FILTERS_1_0" => {}
+            "CLOUDFORMATION_STACK_1_0" => {
+                let stack = query["StackIdentifier"].as_str().unwrap_or_default();
+                return Ok(Some(GroupQuery::Stack(stack.to_owned())));
+            }
+            other => return Ok(Some(GroupQuery::Other(other.to_owned()))),
+        }
         let filters = query["TagFilters"]
             .as_array()
             .cloned()
@@ -290,8 +291,130 @@ impl Moto {
                 (key, values)
             })
             .collect();
-        Ok(Some(filters))
+        Ok(Some(GroupQuery::Tags(filters)))
     }
+}
+
+/// A resource group's query, as `GetGroupQuery` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupQuery {
+    /// `TAG_FILTERS_1_0`: the tag filters (key, accepted values).
+    Tags(Vec<(String, Vec<String>)>),
+    /// `CLOUDFORMATION_STACK_1_0`: the stack's ARN or name.
+    Stack(String),
+    /// Any other query type, named.
+    Other(String),
+}
+
+impl Moto {
+    /// The state (`OK`, `ALARM`, `INSUFFICIENT_DATA`) of each of `names` that exists in
+    /// `account` and `region`, from CloudWatch's `DescribeAlarms` (metric and composite alarms).
+    pub async fn alarm_states(
+        &self,
+        account: &str,
+        region: &str,
+        names: &[String],
+    ) -> Result<BTreeMap<String, String>, ApiError> {
+        let mut params: Vec<(String, String)> = vec![
+            ("Action".into(), "DescribeAlarms".into()),
+            ("Version".into(), "2010-08-01".into()),
+            ("AlarmTypes.member.1".into(), "MetricAlarm".into()),
+            ("AlarmTypes.member.2".into(), "CompositeAlarm".into()),
+        ];
+        for (index, name) in names.iter().enumerate() {
+            params.push((format!("AlarmNames.member.{}", index + 1), name.clone()));
+        }
+        let xml = self
+            .query_answer(account, region, "monitoring", &params)
+            .await?;
+        Ok(parse_alarm_states(&xml))
+    }
+
+    /// The XML body of a successful query-protocol call to `service`; any other answer is an
+    /// error naming the service and its status.
+    async fn query_answer(
+        &self,
+        account: &str,
+        region: &str,
+        service: &str,
+        params: &[(String, String)],
+    ) -> Result<String, ApiError> {
+        let borrowed: Vec<(&str, &str)> = params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let (status, xml) = self.query_call(account, region, service, &borrowed).await?;
+        if status != 200 {
+            return Err(ApiError::internal(format!(
+                "moto's {service} answered {status}: {xml}"
+            )));
+        }
+        Ok(xml)
+    }
+
+    /// The physical ids of the resources of type `resource_type` in CloudFormation stack
+    /// `stack` of `account` in `region`, or `None` when there is no such stack.
+    pub async fn stack_resources(
+        &self,
+        account: &str,
+        region: &str,
+        stack: &str,
+        resource_type: &str,
+    ) -> Result<Option<Vec<String>>, ApiError> {
+        let (status, xml) = self
+            .query_call(
+                account,
+                region,
+                "cloudformation",
+                &[
+                    ("Action", "ListStackResources"),
+                    ("Version", "2010-05-15"),
+                    ("StackName", stack),
+                ],
+            )
+            .await?;
+        if status != 200 {
+            return Ok(None);
+        }
+        let Ok(document) = roxmltree::Document::parse(&xml) else {
+            return Ok(None);
+        };
+        Ok(Some(
+            document
+                .descendants()
+                .filter(|node| node.has_tag_name("member"))
+                .filter(|member| {
+                    child_text(*member, "ResourceType").as_deref() == Some(resource_type)
+                })
+                .filter_map(|member| child_text(member, "PhysicalResourceId"))
+                .collect(),
+        ))
+    }
+}
+
+/// The text of `node`'s child element `name`.
+fn child_text(node: roxmltree::Node<'_, '_>, name: &str) -> Option<String> {
+    node.children()
+        .find(|child| child.has_tag_name(name))
+        .and_then(|child| child.text())
+        .map(str::to_owned)
+}
+
+/// Alarm name -> state value, from a `DescribeAlarms` answer.
+fn parse_alarm_states(xml: &str) -> BTreeMap<String, String> {
+    let Ok(document) = roxmltree::Document::parse(xml) else {
+        return BTreeMap::new();
+    };
+    document
+        .descendants()
+        .filter(|node| node.has_tag_name("member"))
+        .filter_map(|alarm| {
+            Some((
+                child_text(alarm, "AlarmName")?,
+                child_text(alarm, "StateValue")?,
+            ))
+        })
+        .collect()
 }
 
 /// The text of every element named `name` in `xml`.
@@ -311,12 +434,6 @@ pub(super) fn xml_texts(xml: &str, name: &str) -> Vec<String> {
 pub(super) fn parse_instances(xml: &str) -> Vec<Instance> {
     let Ok(document) = roxmltree::Document::parse(xml) else {
         return Vec::new();
-    };
-    let child_text = |node: roxmltree::Node<'_, '_>, name: &str| {
-        node.children()
-            .find(|child| child.has_tag_name(name))
-            .and_then(|child| child.text())
-            .map(str::to_owned)
     };
     document
         .descendants()
@@ -352,6 +469,22 @@ pub(super) fn parse_instances(xml: &str) -> Vec<Instance> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn when_cloudwatch_describes_alarms_then_each_state_is_read() {
+        let xml = r#"<DescribeAlarmsResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/">
+          <DescribeAlarmsResult><MetricAlarms>
+            <member><AlarmName>fleet-errors</AlarmName><StateValue>ALARM</StateValue></member>
+          </MetricAlarms><CompositeAlarms>
+            <member><AlarmName>calm</AlarmName><StateValue>OK</StateValue></member>
+          </CompositeAlarms></DescribeAlarmsResult></DescribeAlarmsResponse>"#;
+        let states = parse_alarm_states(xml);
+        assert_eq!(
+            states.get("fleet-errors").map(String::as_str),
+            Some("ALARM")
+        );
+        assert_eq!(states.get("calm").map(String::as_str), Some("OK"));
+    }
 
     #[test]
     fn when_moto_lists_instances_then_ids_and_tags_are_read() {

@@ -1,7 +1,8 @@
-//! The Automation API's operations: each reads its request, asks the engine, and answers in
-//! SSM's shapes. Filters and pagination behave as SSM documents them.
+//! The Automation API's operations (and the adaptive-concurrency service setting): each reads
+//! its request, asks the engine, and answers in SSM's shapes. Filters and pagination behave as
+//! SSM documents them.
 
-use crate::ssm::engine::{Caller, Engine, Execution, Signal};
+use crate::ssm::engine::{ADAPTIVE_CONCURRENCY_SETTING, Caller, Engine, Execution, Signal};
 use crate::wire::{ApiError, StartRequest, metadata, parse_request, step_to_wire, to_wire};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -18,6 +19,9 @@ pub const OPERATIONS: &[&str] = &[
     "SendAutomationSignal",
     "StartExecutionPreview",
     "GetExecutionPreview",
+    "GetServiceSetting",
+    "UpdateServiceSetting",
+    "ResetServiceSetting",
 ];
 
 /// A filter of a Describe call.
@@ -78,6 +82,14 @@ struct PreviewRequest {
 #[serde(rename_all = "PascalCase")]
 struct PreviewInputs {
     automation: Option<StartRequest>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ServiceSetting {
+    setting_id: String,
+    #[serde(default)]
+    setting_value: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -164,11 +176,65 @@ impl Api {
                     )),
                 }
             }
+            "GetServiceSetting" | "UpdateServiceSetting" | "ResetServiceSetting" => {
+                self.service_setting(operation, caller, body)
+            }
             other => Err(ApiError::new(
                 "UnknownOperationException",
                 format!("{other} is not an operation of the simulator"),
             )),
         }
+    }
+
+    /// The one service setting the simulator keeps, adaptive concurrency, per account and
+    /// Region ("Allowing Automation to adapt to your concurrency needs": `aws ssm
+    /// update-service-setting --setting-id /ssm/automation/enable-adaptive-concurrency
+    /// --setting-value True` turns it on "for your account in the requesting Region").
+    fn service_setting(
+        &self,
+        operation: &str,
+        caller: &Caller,
+        body: &[u8],
+    ) -> Result<Value, ApiError> {
+        let ServiceSetting {
+            setting_id,
+            setting_value,
+        } = parse_request(body)?;
+        if setting_id != ADAPTIVE_CONCURRENCY_SETTING {
+            return Err(ApiError::new(
+                "ServiceSettingNotFound",
+                format!(
+                    "The service setting {setting_id} was not found (the simulator keeps only {ADAPTIVE_CONCURRENCY_SETTING})."
+                ),
+            ));
+        }
+        let engine = &self.engine;
+        match operation {
+            "UpdateServiceSetting" => {
+                let enabled = match setting_value.as_deref().map(str::to_ascii_lowercase) {
+                    Some(value) if value == "true" => true,
+                    Some(value) if value == "false" => false,
+                    _ => {
+                        return Err(ApiError::validation(format!(
+                            "The value of {setting_id} must be True or False."
+                        )));
+                    }
+                };
+                engine.set_adaptive_concurrency(&caller.account, &caller.region, enabled);
+                return Ok(json!({}));
+            }
+            "ResetServiceSetting" => {
+                engine.set_adaptive_concurrency(&caller.account, &caller.region, false);
+            }
+            _ => {}
+        }
+        let enabled = engine.adaptive_concurrency(&caller.account, &caller.region);
+        Ok(json!({ "ServiceSetting": {
+            "SettingId": setting_id,
+            "SettingValue": if enabled { "True" } else { "False" },
+            "ARN": format!("arn:aws:ssm:{}:{}:servicesetting{setting_id}", caller.region, caller.account),
+            "Status": if enabled { "Customized" } else { "Default" },
+        }}))
     }
 
     /// `DescribeAutomationExecutions`: the caller's executions through its filters, a page.

@@ -74,10 +74,16 @@ pub struct Execution {
     pub steps: Vec<Step>,
     /// The ARN of the caller.
     pub executed_by: String,
-    /// Set by `StopAutomationExecution`.
+    /// Set by `StopAutomationExecution` (and by a triggered alarm).
     pub cancel_requested: bool,
     /// The signals its waiting step received.
     pub signals: Signals,
+    /// Given a slot of its account-Region's concurrency quota (until then it is `Pending`).
+    pub admitted: bool,
+    /// Its place in the order of creation (the quota's queue is first in, first out).
+    pub sequence: u64,
+    /// The alarms in `ALARM` state that stopped it.
+    pub triggered_alarms: Vec<String>,
 }
 
 impl Step {
@@ -119,8 +125,8 @@ impl Execution {
             .or_else(|| self.steps.iter().find(|step| !step.status.is_final()))
     }
 
-    /// A `Local` execution of `request` in `account` and `region`, with a fresh id, in progress
-    /// from now.
+    /// A `Local` execution of `request` in `account` and `region`, with a fresh id, `Pending`
+    /// until its account-Region's concurrency quota admits it.
     pub(super) fn new(
         account: &str,
         region: &str,
@@ -136,7 +142,7 @@ impl Execution {
             parent_id: None,
             target: None,
             resolved_targets: Vec::new(),
-            status: AutomationStatus::InProgress,
+            status: AutomationStatus::Pending,
             start: now(),
             end: None,
             failure_message: None,
@@ -144,6 +150,9 @@ impl Execution {
             executed_by,
             cancel_requested: false,
             signals: Signals::default(),
+            admitted: false,
+            sequence: 0,
+            triggered_alarms: Vec::new(),
         }
     }
 }
@@ -223,31 +232,36 @@ impl Engine {
                 };
             }
             let source = self.checked_source(caller, &request).await?;
-            let id = self.create(caller, request, source);
+            let id = self.create(caller, request, source)?;
             lock(&self.client_tokens).insert(key, (fingerprint, id.clone()));
             return Ok(id);
         }
         let source = self.checked_source(caller, &request).await?;
-        Ok(self.create(caller, request, source))
+        self.create(caller, request, source)
     }
 
+    /// Stores a new execution (refused when its account-Region's queue is full) and runs it in
+    /// the background once the concurrency quota admits it.
     fn create(
         self: &Arc<Self>,
         caller: &Caller,
         request: StartRequest,
         source: DocumentSource,
-    ) -> String {
+    ) -> Result<String, ApiError> {
         let multi_location = !request.target_locations.is_empty();
         let executed_by = format!("arn:aws:iam::{}:root", caller.account);
         let mut execution = Execution::new(&caller.account, &caller.region, request, executed_by);
         if multi_location {
             execution.automation_type = "CrossAccount";
         }
-        let id = execution.id.clone();
-        lock(&self.executions).insert(id.clone(), execution);
+        let id = self.enqueue(execution)?;
         let engine = Arc::clone(self);
         let run_id = id.clone();
         tokio::spawn(async move {
+            if !engine.admit(&run_id).await {
+                return;
+            }
+            engine.watch_alarms(&run_id);
             if multi_location {
                 engine.run_parent(&run_id, &source).await;
             } else {
@@ -256,7 +270,7 @@ impl Engine {
                     .await;
             }
         });
-        id
+        Ok(id)
     }
 
     /// Stores a child of `parent_id` (a location's execution, or a target's) and returns its id.
@@ -271,6 +285,7 @@ impl Engine {
         let mut child = Execution::new(account, region, request, parent.executed_by.clone());
         child.parent_id = Some(parent.id.clone());
         child.target = target;
+        child.sequence = self.next_sequence();
         let id = child.id.clone();
         lock(&self.executions).insert(id.clone(), child);
         id
@@ -288,6 +303,13 @@ impl Engine {
                 ),
             ));
         }
+        self.stop_tree(id);
+        Ok(())
+    }
+
+    /// Asks execution `id` and all its descendants to stop; those still queued end
+    /// `Cancelled` without starting.
+    pub(super) fn stop_tree(&self, id: &str) {
         let mut executions = lock(&self.executions);
         let mut pending = vec![id.to_owned()];
         while let Some(next) = pending.pop() {
@@ -300,11 +322,14 @@ impl Engine {
             if let Some(execution) = executions.get_mut(&next) {
                 if !execution.status.is_final() {
                     execution.cancel_requested = true;
-                    execution.status = AutomationStatus::Cancelling;
+                    if execution.admitted {
+                        execution.status = AutomationStatus::Cancelling;
+                    }
                 }
             }
         }
-        Ok(())
+        drop(executions);
+        self.slot_freed();
     }
 
     pub(super) fn set_step(
@@ -343,6 +368,7 @@ impl Engine {
                 execution.failure_message = failure_message;
             }
         });
+        self.slot_freed();
     }
 
     /// Runs child `child` to its end and reports it on step `index` of `parent_id`: the step
@@ -355,7 +381,13 @@ impl Engine {
         source: &DocumentSource,
         tags: BTreeMap<String, String>,
     ) -> AutomationStatus {
-        let status = self.run_execution(child, source, tags).await;
+        // A child counts against its own account-Region's quota like any automation.
+        let status = if self.admit(child).await {
+            self.watch_alarms(child);
+            self.run_execution(child, source, tags).await
+        } else {
+            AutomationStatus::Cancelled
+        };
         let message = self.snapshot(child).and_then(|child| child.failure_message);
         self.set_step(parent_id, index, status, message);
         status

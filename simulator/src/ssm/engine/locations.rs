@@ -146,6 +146,7 @@ impl Engine {
                         group.target_location_max_errors.as_deref(),
                     ),
                     (DEFAULT_LOCATION_CONCURRENCY, DEFAULT_LOCATION_ERRORS),
+                    super::fan_out::Ramp::None,
                     move |engine, work| {
                         let (parent_id, source) = (parent_id.clone(), source.clone());
                         async move { engine.run_location(&parent_id, &source, work).await }
@@ -208,10 +209,10 @@ impl Engine {
         for location in &parent.request.target_locations {
             let recursive = location.include_child_organization_units.unwrap_or(false);
             let included = self
-                .resolve_accounts(&management, &location.accounts, recursive)
+                .resolve_accounts(&management, &location.accounts, (recursive, true))
                 .await?;
             let excluded = self
-                .resolve_accounts(&management, &location.exclude_accounts, true)
+                .resolve_accounts(&management, &location.exclude_accounts, (true, false))
                 .await?;
             let regions = if location.regions.is_empty() {
                 vec![parent.region.clone()]
@@ -248,12 +249,13 @@ impl Engine {
         Ok(groups)
     }
 
-    /// Account ids for entries that are account ids or OU / root ids.
+    /// Account ids for entries that are account ids or OU / root ids; an OU holding no account
+    /// is an error when `refuse_empty` (a target, not an exclusion).
     async fn resolve_accounts(
         &self,
         management: &str,
         entries: &[String],
-        recursive: bool,
+        (recursive, refuse_empty): (bool, bool),
     ) -> Result<Vec<String>, ApiError> {
         let mut accounts = Vec::new();
         for entry in entries {
@@ -262,12 +264,26 @@ impl Engine {
                     .moto
                     .accounts_under(management, entry, recursive)
                     .await?;
+                let before = accounts.len();
                 accounts.extend(
                     under
                         .into_iter()
                         .filter(|account| account.status == "ACTIVE")
                         .map(|account| account.id),
                 );
+                if refuse_empty
+                    && accounts.len() == before
+                    && !self.holds_accounts(management, entry).await?
+                {
+                    // The multi-account guide's considerations: "Automation can only target
+                    // OUs which contain accounts". An OU whose accounts are all in its child OUs
+                    // contains accounts (it adds none without IncludeChildOrganizationUnits).
+                    // The guide does not say whether the start is refused or the run fails; OUs
+                    // are resolved once the run has started, so the simulator fails the parent.
+                    return Err(ApiError::validation(format!(
+                        "Automation can only target OUs which contain accounts: {entry} contains no active account."
+                    )));
+                }
             } else {
                 accounts.push(entry.clone());
             }
@@ -275,6 +291,12 @@ impl Engine {
         let mut seen = BTreeSet::new();
         accounts.retain(|account| seen.insert(account.clone()));
         Ok(accounts)
+    }
+
+    /// True when OU (or root) `entry` holds an active account at any depth.
+    async fn holds_accounts(&self, management: &str, entry: &str) -> Result<bool, ApiError> {
+        let below = self.moto.accounts_under(management, entry, true).await?;
+        Ok(below.iter().any(|account| account.status == "ACTIVE"))
     }
 
     /// What stops SSM from starting the child in a location, as the parent's step reports it:
@@ -285,6 +307,16 @@ impl Engine {
         source: &DocumentSource,
         work: &LocationWork,
     ) -> Option<String> {
+        if !self.regions.is_enabled(&work.account, &work.region) {
+            // The simulator's wording: SSM documents no message for a location whose Region
+            // the account has not enabled (an opt-in Region it did not opt in to); nothing can
+            // run there, so the location fails before its child starts.
+            return Some(format!(
+                "The Region {region} is not enabled in account {account}: Automation cannot run in a Region the account has not opted in to.",
+                region = work.region,
+                account = work.account
+            ));
+        }
         let role = work
             .target_location
             .execution_role_name
@@ -384,6 +416,9 @@ impl Engine {
                 .targets_max_errors
                 .clone()
                 .or(parent.request.max_errors.clone()),
+            // The location's alarm is watched by the automation in that location, where the
+            // execution role reads it.
+            alarm_configuration: location.target_location_alarm_configuration.clone(),
             ..StartRequest::default()
         };
         let child_id = self.create_child(&parent, &work.account, &work.region, child_request, None);

@@ -7,14 +7,17 @@
 //! is made: `executions` (the store and each execution's lifecycle), `locations` (the fan-out
 //! over accounts and Regions), `targets` (the fan-out over targets), `documents` (where a
 //! document is and which steps it has), `steps` (what each step does and the order SSM takes
-//! through them, `SendAutomationSignal`), `validation` (the request checks) and `fan_out` (running
-//! items under a concurrency and an error threshold).
+//! through them, `SendAutomationSignal`), `validation` (the request checks), `fan_out` (running
+//! items under a concurrency and an error threshold), `quota` (the account-Region's concurrency
+//! quota and its queue) and `alarms` (the CloudWatch alarms that stop an execution).
 
+mod alarms;
 mod documents;
 mod executions;
 mod fan_out;
 mod locations;
 pub mod parameters;
+mod quota;
 mod steps;
 mod targets;
 mod validation;
@@ -29,6 +32,7 @@ pub use crate::ssm::status::AutomationStatus;
 pub use documents::BEHAVIOUR_TAG;
 pub use executions::{Execution, Step};
 pub use locations::DEFAULT_EXECUTION_ROLE;
+pub use quota::{ADAPTIVE_CONCURRENCY_SETTING, Quotas, SettingsChange};
 pub use steps::{OnFailure, Signal, Signals, StepSpec, TIME_SCALE};
 
 /// Who made a call: the account of its credentials and the Region it was sent to.
@@ -47,6 +51,11 @@ pub struct Settings {
     pub step_duration: Duration,
     /// The organization's management account (default: the caller's account).
     pub organization_account: Option<String>,
+    /// The Automation quotas of each account and Region (AWS's defaults unless a test lowers
+    /// them).
+    pub quotas: Quotas,
+    /// How often a running execution's CloudWatch alarms are polled.
+    pub alarm_poll: Duration,
 }
 
 impl Default for Settings {
@@ -54,6 +63,8 @@ impl Default for Settings {
         Self {
             step_duration: Duration::from_millis(20),
             organization_account: None,
+            quotas: Quotas::default(),
+            alarm_poll: Duration::from_millis(50),
         }
     }
 }
@@ -67,6 +78,12 @@ pub struct Engine {
     client_tokens: Mutex<executions::ClientTokens>,
     step_cache: Mutex<documents::StepCache>,
     regions: crate::account::RegionSettings,
+    /// Account-Regions that turned on adaptive concurrency.
+    adaptive: Mutex<std::collections::BTreeSet<(String, String)>>,
+    /// Bumped whenever a slot may have freed (an execution admitted, ended or stopped).
+    slots: tokio::sync::watch::Sender<u64>,
+    /// The order executions were created in (the queue is first in, first out).
+    sequence: std::sync::atomic::AtomicU64,
 }
 
 impl Engine {
@@ -79,6 +96,9 @@ impl Engine {
             client_tokens: Mutex::new(HashMap::new()),
             step_cache: Mutex::new(HashMap::new()),
             regions: crate::account::RegionSettings::default(),
+            adaptive: Mutex::new(std::collections::BTreeSet::new()),
+            slots: tokio::sync::watch::Sender::new(0),
+            sequence: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -97,7 +117,8 @@ impl Engine {
         *lock(&self.settings) = settings;
     }
 
-    fn settings(&self) -> Settings {
+    /// The current settings.
+    pub fn settings(&self) -> Settings {
         lock(&self.settings).clone()
     }
 }

@@ -4,7 +4,7 @@
 
 use super::documents::DocumentSource;
 use super::{AutomationStatus, Engine, Execution, Step};
-use crate::moto::Instance;
+use crate::moto::{GroupQuery, Instance};
 use crate::wire::{ApiError, Parameters, StartRequest, WireTarget};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -61,6 +61,7 @@ impl Engine {
                     request.max_errors.as_deref(),
                 ),
                 (DEFAULT_TARGET_CONCURRENCY, NO_ERROR_THRESHOLD),
+                super::fan_out::Ramp::Exponential,
                 move |engine, target| {
                     let (parent, source) = (parent.clone(), source.clone());
                     async move { engine.run_target(&parent, &source, target).await }
@@ -192,19 +193,7 @@ impl Engine {
                 all
             } else if key == "ResourceGroup" {
                 let group = values.first().cloned().unwrap_or_default();
-                let Some(filters) = self
-                    .moto
-                    .group_tag_filters(&execution.account, &execution.region, &group)
-                    .await?
-                else {
-                    return Err(ApiError::validation(format!(
-                        "Resource group {group} was not found in account {} in {}.",
-                        execution.account, execution.region
-                    )));
-                };
-                self.moto
-                    .instances(&execution.account, &execution.region, &filters)
-                    .await?
+                self.group_instances(execution, &group).await?
             } else if key == "ParameterValues" {
                 resolved.extend(
                     values
@@ -226,5 +215,44 @@ impl Engine {
         let mut seen = BTreeSet::new();
         resolved.retain(|target| seen.insert(target.value.clone()));
         Ok(resolved)
+    }
+
+    /// The instances resource group `group` holds in the execution's account and Region: a tag
+    /// query's matches, or a CloudFormation stack query's `AWS::EC2::Instance` resources (the
+    /// query's `StackIdentifier`: "All supported resources of the CloudFormation stack are
+    /// members of the resource group").
+    async fn group_instances(
+        &self,
+        execution: &Execution,
+        group: &str,
+    ) -> Result<Vec<Instance>, ApiError> {
+        let (account, region) = (&execution.account, &execution.region);
+        match self.moto.group_query(account, region, group).await? {
+            None => Err(ApiError::validation(format!(
+                "Resource group {group} was not found in account {account} in {region}."
+            ))),
+            Some(GroupQuery::Tags(filters)) => self.moto.instances(account, region, &filters).await,
+            Some(GroupQuery::Stack(stack)) => {
+                let Some(ids) = self
+                    .moto
+                    .stack_resources(account, region, &stack, "AWS::EC2::Instance")
+                    .await?
+                else {
+                    return Err(ApiError::validation(format!(
+                        "Resource group {group} is based on CloudFormation stack {stack}, which was not found in account {account} in {region}."
+                    )));
+                };
+                let instances = self.moto.instances(account, region, &[]).await?;
+                Ok(instances
+                    .into_iter()
+                    .filter(|instance| ids.contains(&instance.id))
+                    .collect())
+            }
+            // moto's Resource Groups accepts only the two query types above; were another to
+            // come, the simulator refuses it rather than guess its members.
+            Some(GroupQuery::Other(kind)) => Err(ApiError::validation(format!(
+                "Resource group {group} has a {kind} query, which the simulator cannot resolve (it resolves TAG_FILTERS_1_0 and CLOUDFORMATION_STACK_1_0)."
+            ))),
+        }
     }
 }

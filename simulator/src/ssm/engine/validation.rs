@@ -153,10 +153,12 @@ fn constraint_error(value: &str, field: &str, constraint: &str) -> ApiError {
     ))
 }
 
-/// The API reference (`Targets`): "Maximum number of 1 item."
+/// The API reference (`Targets`): "Maximum number of 1 item." SSM refuses more with
+/// `InvalidAutomationExecutionParametersException` (the project's DESIGN, "SSM facts the
+/// simulator must honour"), not `InvalidTarget`.
 fn one_target_only() -> ApiError {
     ApiError::new(
-        "InvalidTarget",
+        "InvalidAutomationExecutionParametersException",
         "Only one resource group or tag can be specified at a time.",
     )
 }
@@ -226,6 +228,52 @@ mod tests {
                 ..WireTargetLocation::default()
             })
         };
+        assert_eq!(check_request(&request), Ok(()));
+    }
+
+    #[test]
+    fn when_targets_hold_two_items_then_the_parameters_are_refused() {
+        // The API reference (`Targets`): "Maximum number of 1 item."
+        let target = crate::wire::WireTarget {
+            key: "tag:Patch".to_owned(),
+            values: vec!["true".to_owned()],
+        };
+        let request = StartRequest {
+            targets: vec![target.clone(), target.clone()],
+            target_parameter_name: Some("InstanceId".to_owned()),
+            ..location_request(WireTargetLocation::default())
+        };
+        let error = check_request(&request).expect_err("two targets are refused");
+        assert_eq!(error.code, "InvalidAutomationExecutionParametersException");
+        let in_location = location_request(WireTargetLocation {
+            targets: vec![target.clone(), target],
+            ..WireTargetLocation::default()
+        });
+        let error = check_request(&in_location).expect_err("two targets are refused");
+        assert_eq!(error.code, "InvalidAutomationExecutionParametersException");
+    }
+
+    #[test]
+    fn when_target_locations_pass_their_limits_then_the_request_is_refused() {
+        let many = |n: usize| (0..n).map(|i| format!("{i:012}")).collect::<Vec<_>>();
+        // "Maximum number of 50 items" (Accounts, Regions); "Maximum number of 5000 items"
+        // (ExcludeAccounts).
+        let mut request = location_request(WireTargetLocation::default());
+        request.target_locations[0].accounts = many(51);
+        refusal(&request);
+        refusal(&location_request(WireTargetLocation {
+            regions: many(51),
+            ..WireTargetLocation::default()
+        }));
+        refusal(&location_request(WireTargetLocation {
+            exclude_accounts: many(5001),
+            ..WireTargetLocation::default()
+        }));
+        // (`TargetLocations`) "Maximum number of 100 items."
+        request = location_request(WireTargetLocation::default());
+        request.target_locations = vec![request.target_locations[0].clone(); 101];
+        refusal(&request);
+        request.target_locations.truncate(100);
         assert_eq!(check_request(&request), Ok(()));
     }
 
