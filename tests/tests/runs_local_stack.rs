@@ -1,6 +1,7 @@
 //! Runs end to end against a private, seeded local stack with the real SDK clients: planning,
 //! starting, tracking, collecting and publishing, for a 20-account, 3-Region organization, an
-//! alarm remediation, and a schedule delivered twice.
+//! alarm remediation, a schedule delivered twice, and 150 runs at once past SSM's automation
+//! limit.
 
 #![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
 
@@ -295,4 +296,78 @@ async fn when_a_manual_run_is_a_dry_run_then_ssm_previews_it_and_nothing_starts(
         None,
         "a dry run starts nothing"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn when_150_runs_start_at_once_in_one_account_then_the_automation_limit_is_waited_out_and_none_is_lost()
+ {
+    let world = Organization::of(2).onboarded().world().await;
+    let endpoint = world.org.stack.endpoint().to_owned();
+    let http = reqwest::Client::new();
+    // SSM's quota and queue per account and Region, lowered so that 150 starts outrun them: 10
+    // run, 10 wait `Pending`, the rest are refused with AutomationExecutionLimitExceededException.
+    http.post(format!("{endpoint}/fabric-simulator/automation"))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({"concurrent": 10, "queue": 10}).to_string())
+        .send()
+        .await
+        .expect("the simulator takes the quota")
+        .error_for_status()
+        .expect("a valid quota");
+    let member = world.member_accounts()[0].clone();
+    let mut location = TargetLocation::new(
+        vec![AccountOrOu::Account(member.clone())],
+        vec![world.config.regions[0].clone()],
+    );
+    location.targets = Some(Target::Tag {
+        key: "Patch".to_owned(),
+        values: vec!["true".to_owned()],
+    });
+    let spec = fabric_tests::spec_over(&world.config, "patch-baseline", location);
+    let mut local = world.local_runs();
+    let triggers: Vec<_> = (0..150)
+        .map(|n| local.manual_trigger(&format!("burst-{n}"), &spec))
+        .collect();
+
+    let local = &local;
+    let outcomes = futures_util::future::join_all(triggers.iter().enumerate().map(
+        |(n, trigger)| async move {
+            local
+                .deliver(trigger, &format!("burst-{n}"), Follow::ToTheEnd, &mut ())
+                .await
+        },
+    ))
+    .await;
+
+    let stats: serde_json::Value = http
+        .get(format!("{endpoint}/fabric-simulator/stats"))
+        .send()
+        .await
+        .expect("the simulator answers")
+        .text()
+        .await
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .expect("stats");
+    let start_calls = stats["calls"]["StartAutomationExecution"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(
+        start_calls > 150,
+        "some starts were refused by the limit and tried again: {start_calls} calls for 150 runs"
+    );
+    let mut reported = 0;
+    for outcome in &outcomes {
+        assert_eq!(outcome.end, End::Succeeded("RunReported"), "{outcome:?}");
+        let run_id = outcome.run_id().expect("a run");
+        let (_, report) = local.load(run_id).await;
+        let location = Location::new(member.clone(), world.config.regions[0].clone());
+        assert_eq!(
+            status_of(&report, &location),
+            LocationStatus::Automation(AutomationStatus::Success),
+            "{run_id}"
+        );
+        reported += 1;
+    }
+    assert_eq!(reported, 150, "every run reported, none lost");
 }

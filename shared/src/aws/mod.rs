@@ -64,7 +64,7 @@ const RETRYABLE_CODES: &[&str] = &[
     "SlowDown",
     "ConcurrentModificationException",
     // SSM's limit of simultaneously running automations: it passes as they end.
-    "AutomationExecutionLimitExceededException",
+    crate::runs::start::AUTOMATION_LIMIT_EXCEEDED,
 ];
 
 /// An SDK failure as the crate's error: its code, its message, and whether to retry. Takes

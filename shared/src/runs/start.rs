@@ -13,6 +13,18 @@ use std::time::Duration;
 pub const START_PACING: Duration = Duration::from_secs(1);
 /// How many times a retryable failure of a start is tried again (the token keeps it single).
 const START_RETRIES: u32 = 5;
+/// SSM's answer when the account-Region runs its quota of automations (100 by default, 500
+/// with adaptive concurrency) and its queue (1,000) is full: "The number of simultaneously
+/// running Automation executions exceeded the allowable limit." It passes as automations end.
+pub const AUTOMATION_LIMIT_EXCEEDED: &str = "AutomationExecutionLimitExceededException";
+/// How long a start waits, first, after SSM's automation limit refused it: automations take
+/// seconds to minutes to end, far longer than a throttled call takes to pass.
+const LIMIT_BACKOFF: Duration = Duration::from_secs(1);
+/// How many times a start refused by the automation limit is tried again: with the backoff
+/// doubling up to [`LIMIT_BACKOFF_CAP`], about ten minutes in all, inside `start-run`'s 15.
+const LIMIT_RETRIES: u32 = 24;
+/// The longest wait between two starts refused by the automation limit.
+const LIMIT_BACKOFF_CAP: Duration = Duration::from_secs(30);
 
 /// The request of one planned call.
 fn start_request(plan: &RunPlan, call: &PlannedCall) -> StartAutomation {
@@ -86,16 +98,25 @@ pub async fn start_wave(
     Ok(state.calls_of_wave(wave_index).cloned().collect())
 }
 
-/// One start, retried on retryable failures with the same client token.
+/// One start, retried on retryable failures with the same client token: throttling after
+/// `pacing` doubled each time, SSM's automation limit (the account-Region's quota and queue
+/// full) after [`LIMIT_BACKOFF`] doubled up to [`LIMIT_BACKOFF_CAP`], longer, as it passes
+/// only when automations end.
 async fn start_one(
     automation: &dyn Automation,
     request: &StartAutomation,
     pacing: Duration,
 ) -> Result<String> {
-    let mut attempt = 0;
+    let (mut attempt, mut limited) = (0, 0);
     loop {
         match automation.start(request).await {
             Ok(id) => return Ok(id),
+            Err(error) if is_limit_exceeded(&error) && limited < LIMIT_RETRIES => {
+                limited += 1;
+                let wait = (LIMIT_BACKOFF * 2_u32.pow((limited - 1).min(5))).min(LIMIT_BACKOFF_CAP);
+                tracing::warn!(%error, limited, ?wait, "SSM runs its limit of automations; waiting for some to end");
+                tokio::time::sleep(wait).await;
+            }
             Err(error) if error.is_retryable() && attempt < START_RETRIES => {
                 attempt += 1;
                 tracing::warn!(%error, attempt, "start throttled or failed; retrying");
@@ -104,6 +125,11 @@ async fn start_one(
             Err(error) => return Err(error),
         }
     }
+}
+
+/// True for SSM's answer that the account-Region runs all the automations it may.
+fn is_limit_exceeded(error: &Error) -> bool {
+    matches!(error, Error::Aws { code: Some(code), .. } if code == AUTOMATION_LIMIT_EXCEEDED)
 }
 
 /// What SSM's preview says every call of `plan` would touch (nothing is started).
@@ -118,4 +144,62 @@ pub async fn preview(automation: &dyn Automation, plan: &RunPlan) -> Result<Prev
         }
     }
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fakes::{ScriptedAutomation, throttled};
+
+    fn limit_exceeded() -> Error {
+        Error::Aws {
+            service: "ssm",
+            operation: "StartAutomationExecution",
+            code: Some(AUTOMATION_LIMIT_EXCEEDED.to_owned()),
+            message: "The number of simultaneously running Automation executions exceeded the allowable limit.".to_owned(),
+            retryable: true,
+        }
+    }
+
+    fn request() -> StartAutomation {
+        StartAutomation {
+            document: "Fabric-Patch".to_owned(),
+            document_version: None,
+            parameters: crate::model::Parameters::new(),
+            target_parameter_name: None,
+            targets: Vec::new(),
+            max_concurrency: None,
+            max_errors: None,
+            target_locations: Vec::new(),
+            client_token: "token-1".to_owned(),
+            alarm: None,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn when_ssm_runs_its_limit_of_automations_then_the_start_waits_minutes_for_them_to_end() {
+        let automation = ScriptedAutomation::default();
+        automation.faults.fail("start", 0, 12, limit_exceeded);
+        let began = tokio::time::Instant::now();
+        let started = start_one(&automation, &request(), Duration::from_secs(1)).await;
+        assert!(started.is_ok(), "{started:?}");
+        let waited = began.elapsed();
+        assert!(
+            waited >= Duration::from_secs(4 * 60),
+            "12 refusals waited out over minutes, not seconds: {waited:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn when_a_start_is_throttled_past_its_retries_then_the_error_is_returned() {
+        let automation = ScriptedAutomation::default();
+        automation
+            .faults
+            .fail("start", 0, START_RETRIES as usize + 1, throttled);
+        let error = start_one(&automation, &request(), Duration::from_secs(1))
+            .await
+            .expect_err("throttled every time");
+        assert!(error.is_retryable(), "{error}");
+        assert!(automation.started().is_empty());
+    }
 }
