@@ -371,3 +371,59 @@ async fn when_150_runs_start_at_once_in_one_account_then_the_automation_limit_is
     }
     assert_eq!(reported, 150, "every run reported, none lost");
 }
+
+#[tokio::test]
+async fn when_ssm_refuses_the_start_as_invalid_then_the_run_ends_reported_with_its_reason_and_nothing_started()
+ {
+    let world = Organization::of(2).onboarded().world().await;
+    let member = world.member_accounts()[0].clone();
+    let location = TargetLocation::new(
+        vec![AccountOrOu::Account(member.clone())],
+        vec![world.config.regions[0].clone()],
+    );
+    let base = fabric_tests::spec_over(&world.config, "restart-instance", location);
+    // Seed 001's typo, and a parameter the runbook does not declare.
+    let mut typo = base.clone();
+    typo.document = fabric::model::DocumentRef::parse("AWS-RestartEC2Instances").expect("a name");
+    let mut undeclared = base.clone();
+    undeclared.target_parameter_name = None;
+    undeclared.parameters.insert(
+        "InstanceIds".to_owned(),
+        vec!["i-0123456789abcdef0".to_owned()],
+    );
+    let mut local = world.local_runs();
+    for (request_id, spec, reason) in [
+        ("typo", &typo, "AutomationDefinitionNotFoundException"),
+        (
+            "undeclared",
+            &undeclared,
+            "InvalidAutomationExecutionParametersException",
+        ),
+    ] {
+        let driven = local.drive(request_id, spec, &mut ()).await;
+        assert_eq!(
+            driven.outcome.end,
+            End::Failed {
+                state: "RunFailed",
+                error: "Fabric.RunFailed"
+            },
+            "{request_id}"
+        );
+        assert!(
+            driven.state.started.is_empty(),
+            "{request_id}: nothing was started"
+        );
+        let result = driven
+            .report
+            .locations()
+            .next()
+            .expect("the location is reported");
+        let LocationStatus::NotStarted(why) = &result.status else {
+            panic!("{request_id}: {:?}", result.status);
+        };
+        assert!(
+            why.contains("StartWave failed") && why.contains(reason),
+            "{request_id}: the report names SSM's reason: {why}"
+        );
+    }
+}
