@@ -30,6 +30,8 @@ MEMBER_ACCESS_ROLE = "OrganizationAccountAccessRole"
 DOCUMENT = "Automation-RunPatchBaseline"
 BEHAVIOUR_TAG = "fabric-simulator"
 PATCH_TARGETS = [{"Key": "tag:Patch", "Values": ["true"]}]
+# The patch runbook's parameters for a scan, as the guide's examples pass them.
+PARAMETERS = {"AutomationAssumeRole": [ADMINISTRATION_ROLE_ARN], "Operation": ["Scan"]}
 WEB_SERVERS = [{"Key": "ResourceGroup", "Values": ["WebServers"]}]
 UNABLE_TO_ASSUME = "Unable to assume role"
 FINAL = {"Success", "Failed", "Cancelled", "TimedOut", "Rejected", "Exited", "CompletedWithSuccess", "CompletedWithFailure"}
@@ -361,3 +363,8 @@ def accounts_under(endpoint, parent, recursive):
             for page in org.get_paginator("list_organizational_units_for_parent").paginate(ParentId=current):
                 parents.extend(unit["Id"] for unit in page["OrganizationalUnits"])
     return found
+
+
+def error_code(excinfo):
+    """The AWS error code of a `pytest.raises(ClientError)`."""
+    return excinfo.value.response["Error"]["Code"]

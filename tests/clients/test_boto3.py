@@ -14,11 +14,13 @@ from conftest import (
     CENTRAL,
     DOCUMENT,
     EXECUTION_ROLE,
+    PARAMETERS,
     PATCH_TARGETS,
     UNABLE_TO_ASSUME,
     WEB_SERVERS,
     accounts_under,
     control,
+    error_code,
     member_session,
     new_token,
     steps_by_location,
@@ -26,11 +28,7 @@ from conftest import (
     wait_until,
 )
 
-PARAMETERS = {"AutomationAssumeRole": [ADMINISTRATION_ROLE_ARN], "Operation": ["Scan"]}
 
-
-def error_code(excinfo):
-    return excinfo.value.response["Error"]["Code"]
 
 
 def start_multi_location(ssm, targets, locations, **extra):

@@ -7,10 +7,12 @@ from botocore.exceptions import ClientError
 
 from conftest import (
     DOCUMENT,
+    PARAMETERS,
     PATCH_TARGETS,
     accounts_under,
     central_session,
     control,
+    error_code,
     new_token,
     wait_until,
 )

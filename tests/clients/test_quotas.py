@@ -20,6 +20,7 @@ from conftest import (
     PATCH_TARGETS,
     central_session,
     control,
+    error_code,
     wait_final,
     wait_until,
 )
@@ -28,9 +29,6 @@ from conftest import (
 ONE_STEP = "AWS-StartEC2Instance"
 INSTANCE = "i-0123456789abcdef0"
 
-
-def error_code(excinfo):
-    return excinfo.value.response["Error"]["Code"]
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from conftest import (
     CENTRAL,
     EXECUTION_ROLE,
     central_session,
+    error_code,
     member_session,
     new_token,
     wait_final,
@@ -24,9 +25,6 @@ from conftest import (
 
 IMAGE = "ami-12c6146b"
 
-
-def error_code(excinfo):
-    return excinfo.value.response["Error"]["Code"]
 
 
 def create_document(client, steps, parameters=None):
