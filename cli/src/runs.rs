@@ -342,7 +342,7 @@ fn print_report(report: &fabric::model::RunReport, out: &mut impl Write) -> std:
     )
 }
 
-/// Prints run `run_id`'s report, its locations' results read again.
+/// Prints run `run_id`'s report: as published, or as it stands.
 pub(crate) async fn print_run_report(
     config: &Config,
     run_id: &str,
@@ -351,7 +351,7 @@ pub(crate) async fn print_run_report(
     let services = services(config).await?;
     let state = RunState::load(&services.store, run_id).await?;
     let report = state
-        .report(&services.automation, &services.locations, &services.store)
+        .latest_report(&services.automation, &services.locations, &services.store)
         .await?;
     print_report(&report, out).map_err(other)?;
     if let Some(uri) = &state.report_uri {
@@ -471,7 +471,8 @@ pub(crate) fn status(
     })
 }
 
-/// `fabric report RUN`.
+/// `fabric report RUN`: the published report (read from its stored parts), or the report so
+/// far.
 pub(crate) fn report(
     config: &Path,
     run_id: &str,
@@ -480,7 +481,7 @@ pub(crate) fn report(
 ) -> Result<(), Failure> {
     with_run(config, run_id, async |services, state| {
         let report = state
-            .report(&services.automation, &services.locations, &services.store)
+            .latest_report(&services.automation, &services.locations, &services.store)
             .await?;
         if json {
             writeln!(

@@ -4,7 +4,7 @@
 //! The flow the modules follow: [`events`] turn what AWS sends into a [`events::Trigger`];
 //! [`config`] says what to share, where, and which runbooks make up a run profile; [`plan`]
 //! resolves a run into locations; [`runs`] starts, follows and collects it; [`report`] stores
-//! and publishes the result. [`steps`] are the state machines' tasks over them, one function
+//! (as [`stored_run`] lays it out) and publishes the result. [`steps`] are the state machines' tasks over them, one function
 //! each, and [`driver`] walks the state machines' graphs over those steps locally. [`model`] holds the values all of them speak in, [`ports`] what
 //! they need from AWS, and [`aws`] the adapters that provide it.
 #![deny(missing_docs)]
@@ -23,6 +23,7 @@ pub mod ports;
 pub mod report;
 pub mod runs;
 pub mod steps;
+pub mod stored_run;
 pub mod workflow;
 
 pub use error::{Error, Result};

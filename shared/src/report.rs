@@ -1,5 +1,5 @@
-//! Reports leave the fabric: the full [`RunReport`] as JSON in S3 under a key Athena can
-//! partition by date, and a summary on SNS that people read (subject, counts, failed locations
+//! Reports leave the fabric: the full [`RunReport`] in S3 under keys Athena can partition by
+//! date (an index and its locations as JSON lines, [`crate::stored_run`]), and a summary on SNS that people read (subject, counts, failed locations
 //! with reasons, where the full report is) and machines filter (JSON, message attributes),
 //! always under SNS's 256 KiB whatever the run's size.
 
@@ -42,16 +42,6 @@ pub fn subject_line(text: &str) -> String {
     } else {
         subject
     }
-}
-
-/// Where a run's report is stored: `runs/year=YYYY/month=MM/day=DD/<run id>.json`.
-pub fn run_report_key(run_id: &str, finished: DateTime<Utc>) -> String {
-    format!(
-        "runs/year={:04}/month={:02}/day={:02}/{run_id}.json",
-        finished.year(),
-        finished.month(),
-        finished.day()
-    )
 }
 
 /// The trigger's kind, as attributes and summaries name it.
@@ -239,25 +229,36 @@ pub fn notification_bytes(notification: &Notification) -> usize {
 pub struct Published {
     /// The stored report.
     pub report_uri: String,
+    /// Its key in the report store (for a run: its index, [`crate::stored_run::index_key`]).
+    pub report_key: String,
     /// The SNS message id, when a topic is configured.
     pub message_id: Option<String>,
 }
 
-/// Stores `report` and publishes its summary (when there is a notifier).
+/// Stores `report` (an index and its locations in parts: [`crate::stored_run`]) and publishes
+/// its summary (when there is a notifier).
 pub async fn publish_run(
     report: &RunReport,
     store: &dyn ReportStore,
     notifier: Option<&dyn Notifier>,
     finished: DateTime<Utc>,
 ) -> Result<Published> {
-    store_and_publish(
-        report,
-        &run_report_key(&report.run_id, finished),
-        store,
-        notifier,
-        |uri| run_notification(report, uri),
-    )
-    .await
+    let report_uri =
+        crate::stored_run::store_run(report, overall_status(report), finished, store).await?;
+    let report_key = crate::stored_run::index_key(&report.run_id, finished);
+    let message_id = match notifier {
+        Some(notifier) => Some(
+            notifier
+                .publish(&run_notification(report, &report_uri))
+                .await?,
+        ),
+        None => None,
+    };
+    Ok(Published {
+        report_uri,
+        report_key,
+        message_id,
+    })
 }
 
 /// Stores `report` as JSON under `key`, then publishes the summary `notification` makes from
@@ -278,6 +279,7 @@ async fn store_and_publish<R: serde::Serialize>(
     };
     Ok(Published {
         report_uri,
+        report_key: key.to_owned(),
         message_id,
     })
 }
@@ -460,17 +462,6 @@ mod tests {
         assert_eq!(
             value["metadata"]["additionalContext"]["trigger"],
             "schedule"
-        );
-    }
-
-    #[test]
-    fn when_a_report_is_stored_then_its_key_is_partitioned_by_date() {
-        let when = chrono::DateTime::parse_from_rfc3339("2026-03-07T10:00:00Z")
-            .expect("valid")
-            .with_timezone(&Utc);
-        assert_eq!(
-            run_report_key("run-1", when),
-            "runs/year=2026/month=03/day=07/run-1.json"
         );
     }
 }

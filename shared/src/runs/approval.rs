@@ -41,11 +41,18 @@ pub struct ApprovalRecord {
 }
 
 impl RunState {
-    /// How long the approval before the next wave waits, when the gate of the wave just
-    /// collected asks for one.
-    pub fn approval_timeout(&self) -> Option<Duration> {
+    /// How long the approval before the next wave waits at `now`, when the gate of the wave
+    /// just collected asks for one: its timeout, but never past the run's deadline (at least a
+    /// second), so that a waiting run still ends inside its deadline, and its execution's 24
+    /// hours.
+    pub fn approval_timeout(&self, now: Timestamp) -> Option<Duration> {
         let wave = self.plan.waves.get(self.next_wave.checked_sub(1)?)?;
-        Some(wave.gate.as_ref()?.approval.as_ref()?.timeout())
+        let timeout = wave.gate.as_ref()?.approval.as_ref()?.timeout();
+        let left = self.begun_at.map_or(timeout, |begun| {
+            let spent = (now - begun).to_std().unwrap_or_default();
+            self.plan.request.spec.deadline().saturating_sub(spent)
+        });
+        Some(timeout.min(left).max(Duration::from_secs(1)))
     }
 
     /// The name of the wave that starts next.
@@ -64,7 +71,7 @@ impl RunState {
         report: &RunReport,
     ) -> Notification {
         let timeout_seconds = self
-            .approval_timeout()
+            .approval_timeout(now)
             .map_or(0, |timeout| timeout.as_secs());
         let wave = self.next_wave_name();
         let run_id = &self.plan.run_id;
@@ -138,5 +145,41 @@ impl RunState {
         };
         tracing::warn!(run_id = %self.plan.run_id, why, "the run ends before its next wave");
         self.stopped = Some(format!("not started: {why}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::deadline::tests::{WAVES, at_minutes, run_state};
+    use super::*;
+    use crate::fakes::FakeServices;
+
+    #[tokio::test]
+    async fn when_a_gate_asks_for_approval_then_it_waits_its_timeout_but_never_past_the_deadline() {
+        let fakes = FakeServices::example();
+        let gated = WAVES.replace(
+            r#""regions": ["us-east-1"]}]},"#,
+            r#""regions": ["us-east-1"]}], "gate": {"min_success_percent": 100, "approval": {"timeout": "3m"}}},"#,
+        );
+        let mut state = run_state(&gated, &fakes).await;
+        assert_eq!(
+            state.approval_timeout(at_minutes(0)),
+            None,
+            "no wave collected yet"
+        );
+        state.next_wave = 1;
+        assert_eq!(
+            state.approval_timeout(at_minutes(0)),
+            Some(Duration::from_secs(180))
+        );
+        assert_eq!(
+            state.approval_timeout(at_minutes(3)),
+            Some(Duration::from_secs(120)),
+            "the 5m deadline leaves 2 minutes"
+        );
+        assert_eq!(
+            state.approval_timeout(at_minutes(9)),
+            Some(Duration::from_secs(1))
+        );
     }
 }

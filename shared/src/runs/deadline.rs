@@ -146,7 +146,7 @@ impl RunState {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::fakes::FakeServices;
     use crate::model::{AccountId, Region, RunRequest, RunSpec, RunTrigger};
@@ -154,12 +154,13 @@ mod tests {
     use crate::runs::start_wave;
     use std::time::Duration;
 
-    const WAVES: &str = r#"{"document": "Fabric-Restart", "deadline": "5m", "waves": [
+    pub(in crate::runs) const WAVES: &str = r#"{"document": "Fabric-Restart", "deadline": "5m", "waves": [
         {"name": "first", "target_locations": [{"accounts": ["444455556666", "777788889999"], "regions": ["us-east-1"]}]},
         {"name": "second", "target_locations": [{"accounts": ["555566667777"], "regions": ["us-east-1"]}]}
     ]}"#;
 
-    async fn run_state(spec: &str, fakes: &FakeServices) -> RunState {
+    /// Run `run-1` of `spec` planned over the fakes, begun at the epoch.
+    pub(in crate::runs) async fn run_state(spec: &str, fakes: &FakeServices) -> RunState {
         let spec: RunSpec = serde_json::from_str(spec).expect("a valid spec");
         let request = RunRequest {
             profile: None,
@@ -180,7 +181,8 @@ mod tests {
         state
     }
 
-    fn at_minutes(minutes: i64) -> Timestamp {
+    /// `minutes` after the epoch.
+    pub(in crate::runs) fn at_minutes(minutes: i64) -> Timestamp {
         chrono::DateTime::UNIX_EPOCH + chrono::Duration::minutes(minutes)
     }
 

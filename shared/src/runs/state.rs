@@ -46,6 +46,9 @@ pub struct RunState {
     /// Where the final report is, once published.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report_uri: Option<String>,
+    /// The published report's key in the report store (its index: [`crate::stored_run`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_key: Option<String>,
     /// The workflow that carries the run out (a state machine execution, a CLI process): a
     /// later delivery of the same trigger, by another workflow, finds the run started. `None`
     /// once a workflow gave the run up after a failure: the next delivery carries it on.
@@ -189,6 +192,7 @@ impl RunState {
             stopped: None,
             failure: None,
             report_uri: None,
+            report_key: None,
             owner: None,
             begun_at: Some(crate::report::now()),
             deadline_passed: None,
@@ -299,6 +303,22 @@ impl RunState {
             )
             .await?;
         Ok(results.len())
+    }
+
+    /// The run's report as it stands: once published, read back from its stored parts (the
+    /// child executions may be gone: SSM keeps them 30 days); before, [`Self::report`].
+    pub async fn latest_report(
+        &self,
+        automation: &dyn Automation,
+        locations: &dyn Locations,
+        store: &dyn ReportStore,
+    ) -> Result<RunReport> {
+        if let Some(key) = &self.report_key {
+            if let Some((index, results)) = crate::stored_run::read_run(store, key).await? {
+                return Ok(index.into_report(results));
+            }
+        }
+        self.report(automation, locations, store).await
     }
 
     /// The report so far (every planned and skipped location), from the kept results of each

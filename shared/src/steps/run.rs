@@ -277,7 +277,9 @@ pub async fn collect_results(ports: &RunPorts<'_>, step: RunStep) -> Result<RunC
                 false
             }
         };
-    let approval_timeout = state.approval_timeout().filter(|_| next_wave);
+    let approval_timeout = state
+        .approval_timeout(crate::report::now())
+        .filter(|_| next_wave);
     Ok(RunCollected {
         run_id: step.run_id,
         next_wave,
@@ -367,6 +369,7 @@ pub async fn publish_run_report(
     let published =
         crate::report::publish_run(&report, store, notifier, crate::report::now()).await?;
     state.report_uri = Some(published.report_uri.clone());
+    state.report_key = Some(published.report_key.clone());
     state.save(ports.store).await?;
     Ok(ReportPublished {
         report: published.report_uri,

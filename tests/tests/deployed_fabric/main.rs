@@ -9,7 +9,6 @@ mod failures;
 mod journeys;
 mod long_runs;
 
-use fabric::ports::ReportStore as _;
 use fabric::runs::RunState;
 use fabric_simulator::faults::{FaultSettings, ScriptedError};
 use fabric_tests::{Deployed, Organization, workspace};
@@ -108,31 +107,21 @@ async fn queued(
     }
 }
 
-/// The report the run `state` names as published, read back from S3.
+/// The report the run `state` names as published, read back from S3 (its index and parts),
+/// as one JSON object: the index's fields and every location.
 async fn stored_report(deployed: &Deployed, state: &RunState) -> Value {
-    let uri = state.report_uri.clone().expect("the report was stored");
-    let prefix = &deployed
-        .world
-        .config
-        .reports
-        .as_ref()
-        .expect("reports are configured")
-        .prefix;
-    let key = uri
-        .trim_start_matches("s3://")
-        .split_once('/')
-        .and_then(|(_, key)| key.strip_prefix(prefix.as_str()))
-        .expect("s3://BUCKET/PREFIX/KEY")
-        .to_owned();
-    let stored = deployed
-        .world
-        .runs
-        .store
-        .get(&key)
+    assert!(state.report_uri.is_some(), "the report was stored");
+    let key = state
+        .report_key
+        .as_deref()
+        .expect("the report's key is kept");
+    let (index, results) = fabric::stored_run::read_run(&deployed.world.runs.store, key)
         .await
-        .expect("S3 answers")
-        .expect("the report object is there");
-    serde_json::from_slice(&stored).expect("the stored report is JSON")
+        .expect("the stored report reads back")
+        .expect("the report is there");
+    let mut stored = serde_json::to_value(index).expect("JSON");
+    stored["locations"] = serde_json::to_value(results).expect("JSON");
+    stored
 }
 
 /// Changes the world's config file with `change` (before the deployment reads it).

@@ -270,7 +270,7 @@ async fn when_publishing_fails_then_it_is_retried_and_a_lasting_failure_surfaces
     assert!(error.cause.contains("AuthorizationError"), "{error}");
     let mut stored = Vec::new();
     for at in [began, ended] {
-        let key = fabric::report::run_report_key(&run_id, at);
+        let key = fabric::stored_run::index_key(&run_id, at);
         stored.extend(
             world
                 .runs

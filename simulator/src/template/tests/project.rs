@@ -182,7 +182,7 @@ fn when_the_project_template_is_resolved_then_no_intrinsic_function_is_left() {
     }
 
     assert_eq!(found, Vec::<String>::new());
-    assert_eq!(template.outputs.len(), 10);
+    assert_eq!(template.outputs.len(), 11);
 }
 
 #[test]
