@@ -107,12 +107,12 @@ impl RunState {
         }
     }
 
-    /// Records that `approval` let the next wave start.
+    /// Records that `approval` answered the waiting request, once: a retried `StartWave`
+    /// (whose request was answered already) records nothing more.
     pub fn approved(&mut self, approval: Approval) {
-        let wave = self
-            .pending_approval
-            .take()
-            .map_or_else(|| self.next_wave_name(), |pending| pending.wave);
+        let Some(PendingApproval { wave, .. }) = self.pending_approval.take() else {
+            return;
+        };
         tracing::info!(run_id = %self.plan.run_id, wave, approved_by = approval.approved_by, "wave approved");
         self.approvals.push(ApprovalRecord { wave, approval });
     }
@@ -181,5 +181,31 @@ mod tests {
             state.approval_timeout(at_minutes(9)),
             Some(Duration::from_secs(1))
         );
+    }
+
+    #[tokio::test]
+    async fn when_an_approval_is_delivered_twice_then_it_is_recorded_once() {
+        let fakes = FakeServices::example();
+        let mut state = run_state(WAVES, &fakes).await;
+        let report = state
+            .report(&fakes.automation, &fakes.automation, &fakes.store)
+            .await
+            .expect("a report");
+        state.next_wave = 1;
+        let request = state.request_approval("token".to_owned(), at_minutes(1), &report);
+        assert!(
+            request.message.contains("fabric approve run-1"),
+            "{}",
+            request.message
+        );
+        let approval = Approval {
+            approved_by: "alice".to_owned(),
+            comment: None,
+        };
+        state.approved(approval.clone());
+        state.approved(approval);
+        assert_eq!(state.approvals.len(), 1, "{:?}", state.approvals);
+        assert_eq!(state.approvals[0].wave, "second");
+        assert!(state.pending_approval.is_none());
     }
 }
