@@ -7,7 +7,6 @@
 
 use crate::Failure;
 use fabric::aws::Executions;
-use fabric::config::Config;
 use fabric::runs::RunState;
 use fabric::runs::approval::PendingApproval;
 use fabric::workflow::{Approval, REJECTED, Rejection};
@@ -36,16 +35,10 @@ pub(crate) fn answer(
     answer: Answer,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
-    let config = Config::load(config)?;
-    let runtime =
-        tokio::runtime::Runtime::new().map_err(|error| Failure::Other(error.to_string()))?;
-    runtime.block_on(async {
-        let sdk = fabric::aws::sdk_config().await;
-        let services = fabric::aws::RunServices::new(&sdk, &config)?;
-        let mut state = RunState::load(&services.store, run_id).await?;
+    crate::runs::with_run(config, run_id, async |services, mut state| {
         let pending = waiting(&state, run_id)?.clone();
         let who = crate::runs::requested_by();
-        let executions = Executions::from_sdk(&sdk);
+        let executions = Executions::from_sdk(&fabric::aws::sdk_config().await);
         match answer {
             Answer::Approve { comment } => {
                 let approval = Approval {

@@ -361,7 +361,7 @@ pub(crate) async fn print_run_report(
 }
 
 /// `then`, with the run services and the state of run `run_id`.
-fn with_run(
+pub(crate) fn with_run(
     config: &Path,
     run_id: &str,
     then: impl AsyncFnOnce(&RunServices, RunState) -> Result<(), Failure>,

@@ -301,14 +301,7 @@ pub async fn publish_report(
             run,
             error,
             verdict,
-        } => {
-            if let Some(verdict) = verdict {
-                let mut state = RunState::load(ports.store, &run.run_id).await?;
-                state.not_approved(&verdict);
-                state.save(ports.store).await?;
-            }
-            publish_run_report(ports, run, error).await
-        }
+        } => publish_run_report(ports, run, error, verdict).await,
         PublishRequest::Approval { run_id, task_token } => {
             request_approval(ports, &run_id, task_token).await
         }
@@ -351,13 +344,18 @@ pub async fn request_approval(
 
 /// `PublishReport` of a run: every location's result stored and the summary published. After
 /// a failed step the report says so, and the workflow gives the run up: a later delivery of
-/// its trigger carries it on.
+/// its trigger carries it on. After an approval request that ended the run (`verdict`:
+/// rejected or unanswered), the report says why the later waves did not start.
 pub async fn publish_run_report(
     ports: &RunPorts<'_>,
     run: RunStep,
     error: Option<StepError>,
+    verdict: Option<StepError>,
 ) -> Result<ReportPublished> {
     let mut state = RunState::load(ports.store, &run.run_id).await?;
+    if let Some(verdict) = &verdict {
+        state.not_approved(verdict);
+    }
     if let Some(error) = &error {
         state.failure = Some(format!("the run failed: {error}"));
         state.owner = None;

@@ -316,9 +316,10 @@ async fn when_storing_the_report_fails_then_the_error_surfaces_and_nothing_is_pu
         ..FaultSettings::default()
     });
     // One attempt of the step (the workflow retries it as it retries any Fabric.Retryable).
-    let error = fabric::steps::run::publish_run_report(&local.ports(), RunStep { run_id }, None)
-        .await
-        .expect_err("the failure surfaces");
+    let error =
+        fabric::steps::run::publish_run_report(&local.ports(), RunStep { run_id }, None, None)
+            .await
+            .expect_err("the failure surfaces");
     assert_eq!(error.error_type(), "Fabric.Retryable", "{error}");
     assert_eq!(
         world.forwarded("sns.Publish"),
