@@ -238,9 +238,7 @@ async fn drive(
         ))),
         (End::Succeeded(_) | End::Failed { .. }, Some(run_id)) => {
             let state = RunState::load(&services.store, &run_id).await?;
-            let report = state
-                .report(&services.automation, &services.locations, &services.store)
-                .await?;
+            let report = state.report(&services.sources()).await?;
             print_report(&report, out).map_err(other)?;
             if let Some(published) = &outcome.published {
                 writeln!(
@@ -350,9 +348,7 @@ pub(crate) async fn print_run_report(
 ) -> Result<(), Failure> {
     let services = services(config).await?;
     let state = RunState::load(&services.store, run_id).await?;
-    let report = state
-        .latest_report(&services.automation, &services.locations, &services.store)
-        .await?;
+    let report = state.latest_report(&services.sources()).await?;
     print_report(&report, out).map_err(other)?;
     if let Some(uri) = &state.report_uri {
         writeln!(out, "\nreport: {uri}").map_err(other)?;
@@ -480,9 +476,7 @@ pub(crate) fn report(
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     with_run(config, run_id, async |services, state| {
-        let report = state
-            .latest_report(&services.automation, &services.locations, &services.store)
-            .await?;
+        let report = state.latest_report(&services.sources()).await?;
         if json {
             writeln!(
                 out,

@@ -154,6 +154,25 @@ pub struct LocationStep {
     pub child_execution_id: Option<String>,
 }
 
+/// The most steps one page of a parent's steps holds: SSM's maximum `MaxResults` for
+/// `DescribeAutomationStepExecutions`, so that a listing takes the fewest calls against the
+/// central account's 3 reads a second.
+pub const STEPS_PER_PAGE: usize = 50;
+
+/// The least time between two reads of one listing in the central account: SSM answers 3
+/// reads a second per account and Region.
+pub const STEP_PAGE_INTERVAL: std::time::Duration = std::time::Duration::from_millis(334);
+
+/// One page of a multi-location parent's steps, in the order SSM started them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StepPage {
+    /// The page's steps.
+    pub steps: Vec<LocationStep>,
+    /// Where the next page starts; `None` after the last page (as the listing stands now: a
+    /// running parent may still add steps after it).
+    pub next_token: Option<String>,
+}
+
 /// One per-target child of a rate-controlled execution.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetExecution {
@@ -190,6 +209,15 @@ pub trait Automation: Send + Sync {
 
     /// The steps of a multi-location parent, one per location.
     async fn location_steps(&self, parent_id: &str) -> Result<Vec<LocationStep>>;
+
+    /// One page (at most [`STEPS_PER_PAGE`] steps) of a multi-location parent's steps, from
+    /// `next_token` (the first page when `None`). A token SSM no longer accepts is
+    /// [`crate::Error::Aws`] with code `InvalidNextToken`.
+    async fn location_steps_page(
+        &self,
+        parent_id: &str,
+        next_token: Option<&str>,
+    ) -> Result<StepPage>;
 
     /// The per-target children of a rate-controlled execution.
     async fn target_executions(&self, parent_id: &str) -> Result<Vec<TargetExecution>>;

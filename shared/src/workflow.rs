@@ -234,6 +234,10 @@ pub struct RunTracked {
     /// The started calls' parent execution ids of the latest wave: the items of the
     /// `CollectCalls` Distributed Map.
     pub calls: Vec<String>,
+    /// How many locations' results this poll kept (those that ended since the last one, a
+    /// page of steps at a time).
+    #[serde(default)]
+    pub kept: usize,
     /// True when the run's deadline passed: what still ran was stopped, and the run goes on
     /// to its report.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

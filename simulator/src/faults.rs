@@ -21,6 +21,9 @@ pub struct FaultSettings {
     pub throttle_rate: f64,
     /// Enforce SSM's per-account-Region rates: 1 start a second, 3 gets/describes a second.
     pub tps_limits: bool,
+    /// With `tps_limits`, those rates times this factor: a benchmark that compresses SSM's
+    /// time says by how much (0, the default, is 1: SSM's own rates).
+    pub tps_scale: f64,
     /// The seed of the random throttling.
     pub seed: u64,
     /// Throttle forwarded calls (every service moto answers) at `throttle_rate` too.
@@ -189,7 +192,8 @@ impl Faults {
             return Some(Fault::Scripted(error));
         }
         let throttled = self.randomly_throttled(settings.throttle_rate)
-            || (settings.tps_limits && !self.take_token(operation, account, region));
+            || (settings.tps_limits
+                && !self.take_token(operation, account, region, settings.tps_scale));
         throttled.then(|| self.count_throttled(operation))
     }
 
@@ -260,10 +264,11 @@ impl Faults {
         draw < rate
     }
 
-    fn take_token(&self, operation: &str, account: &str, region: &str) -> bool {
+    fn take_token(&self, operation: &str, account: &str, region: &str, scale: f64) -> bool {
         let Some((class, rate)) = rate_limit(operation) else {
             return true;
         };
+        let rate = if scale > 0.0 { rate * scale } else { rate };
         let mut buckets = lock(&self.buckets);
         let now = Instant::now();
         let bucket = buckets

@@ -61,6 +61,11 @@ impl Simulator {
     pub fn faults(&self) -> &Faults {
         &self.faults
     }
+
+    /// The SSM Automation engine (its settings and the accounts' Regions).
+    pub fn engine(&self) -> &Arc<crate::ssm::engine::Engine> {
+        self.api.engine()
+    }
 }
 
 /// Serves `simulator` on `listener` until the process ends.

@@ -79,7 +79,10 @@ impl MotoProcess {
     /// `moto_server` sets `MOTO_PORT` to its own port only when it is unset, so it is set to
     /// `front_door_port`: the interpreter's calls reach the simulator, which serves Lambda and
     /// forwards the rest back to moto. (moto internals: the pinned moto is checked by the
-    /// `moto_interpreter_canary` test.)
+    /// `moto_interpreter_canary` test.) moto loads no default AMIs: it would otherwise make
+    /// thousands of images, snapshots and volumes for each account and Region the first time
+    /// EC2 is asked there (about 3 MB and 100 ms each), which an organization of thousands of
+    /// accounts cannot afford; the local stack launches instances from any image id.
     pub fn start(
         workspace: &Path,
         port: u16,
@@ -101,6 +104,7 @@ impl MotoProcess {
         let child = Command::new(&server)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_PORT", front_door_port.to_string())
+            .env("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
             .stdin(Stdio::null())
             .stdout(log_file)
             .stderr(stderr)

@@ -175,12 +175,26 @@ pub fn parse_request<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, A
     })
 }
 
+/// The most steps `GetAutomationExecution` returns with an execution. The API reference
+/// (`AutomationExecution.StepExecutionsTruncated`): "A boolean value that indicates if the
+/// response contains the full list of the Automation step executions. If true, use the
+/// `DescribeAutomationStepExecutions` API operation to get the full list of step executions."
+/// The number is the simulator's: SSM documents none.
+pub const STEPS_IN_AN_EXECUTION: usize = 100;
+
 /// The execution as `GetAutomationExecution` returns it.
 pub fn to_wire(execution: &Execution) -> Value {
     let mut value = metadata(execution);
     value["Parameters"] = json!(execution.request.parameters);
-    value["StepExecutions"] = Value::Array(execution.steps.iter().map(step_to_wire).collect());
-    value["StepExecutionsTruncated"] = json!(false);
+    value["StepExecutions"] = Value::Array(
+        execution
+            .steps
+            .iter()
+            .take(STEPS_IN_AN_EXECUTION)
+            .map(step_to_wire)
+            .collect(),
+    );
+    value["StepExecutionsTruncated"] = json!(execution.steps.len() > STEPS_IN_AN_EXECUTION);
     let count = |wanted: &dyn Fn(AutomationStatus) -> bool| {
         execution.steps.iter().filter(|s| wanted(s.status)).count()
     };

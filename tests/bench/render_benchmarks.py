@@ -89,15 +89,21 @@ def b2_section(b2):
         f"every location at once, with {b2['latency_ms']} ms added to every Automation call and SSM's TPS limits "
         f"on (1 start and 3 reads a second per account and Region). From the plan to the stored and published report:",
         "",
-        "| wall time | ideal the limits allow | throughput | ideal throughput | ratio (target 0.8) |",
-        "|---|---|---|---|---|",
+        "| wall time | ideal the limits allow | throughput | ideal throughput | ratio (target 0.95) | last location's end -> report published (target 5 s) |",
+        "|---|---|---|---|---|---|",
         f"| {number(b2['wall_seconds'], 1)} s | {number(b2['ideal_seconds'], 1)} s | {number(b2['throughput_locations_per_second'], 1)} locations/s "
-        f"| {number(b2['ideal_throughput_locations_per_second'], 1)} locations/s | {number(b2['throughput_ratio'])} |",
+        f"| {number(b2['ideal_throughput_locations_per_second'], 1)} locations/s | {number(b2['throughput_ratio'])} "
+        f"| {number(b2.get('last_location_end_to_report_seconds'), 1)} s |",
         "",
         "The ideal is SSM's own run of the parents ("
         f"{number(b2['ssm_run_seconds'], 1)} s, which the fabric cannot shorten), plus one second per start after the first "
-        "and a third of a second per step-listing page after the first (the central account's limits); reads in member "
-        "accounts run side by side, each location being its own account and Region.",
+        "and a third of a second per step-listing page after the first (the central account's limits), as though the "
+        "steps were listed only once the run had ended; reads in member accounts run side by side, each location being "
+        "its own account and Region. The fabric lists them while SSM runs: `TrackRun` keeps every page of steps that "
+        "have all ended, reading each of their child executions once "
+        f"({number(b2.get('kept_while_running'))} of {number(b2['locations'])} locations kept before the last one ended, "
+        f"{number(b2.get('kept_after_the_end'))} after), so the ratio can pass 1. The last location's end is the latest "
+        "step end time SSM reports; the report is published when `PublishReport` answers.",
         "",
         "| phase | seconds |",
         "|---|---|",
@@ -114,7 +120,7 @@ def b2_section(b2):
         "Throttled calls are counted per operation (a `GetAutomationExecution` count covers the central "
         "account's polls and the member accounts' reads together); every throttled call was retried once more.",
         "",
-        f"Tracking: {b2['tracking_polls']['polls']} polls, one `GetAutomationExecution` per parent each "
+        f"Tracking: {b2['tracking_polls']['polls']} polls, one `GetAutomationExecution` per parent each, the pages kept in between "
         f"({b2['tracking_polls']['interval_seconds']} s apart; the state machine waits 30 s). Throttled calls: "
         f"{sum(b2['throttled'].values()) if b2['throttled'] else 0}.",
     ]
@@ -183,6 +189,171 @@ def deployed_section(deployed):
     return lines
 
 
+def b5_section(b5):
+    if not b5:
+        return ["B5 was not run (no b5.json)."]
+    functions = b5["functions"]
+    within = all(
+        stats["peak_rss_mib"] * 1.048576 <= min(stats["memory_mb"], 512) for stats in functions.values() if stats["invocations"]
+    )
+    payload = b5["largest_payload"]
+    lines = [
+        f"One run over {b5['accounts']:,} accounts x {b5['regions']} Regions ({b5['locations']:,} locations, "
+        f"{b5['skipped']:,} skipped) through the deployed fabric: `infra/template.yaml` on the local stack with the "
+        "functions' release binaries, started as `fabric run` starts one (a manual input to the run state machine), "
+        "through plan, start, track, collect and report. Time is compressed by the deployment's time scale "
+        f"({number(b5['time_scale'], 0)}): SSM's rates are enforced that many times faster (1 start and 3 reads a "
+        "second per account and Region become "
+        f"{number(b5['time_scale'], 0)} and {number(3 * b5['time_scale'], 0)}), the functions pace their calls to match, "
+        f"Wait states are divided by it, and each runbook step lasts {b5['step_duration_ms']} ms. No call is left out. "
+        "Measured by `scripts/bench b5`.",
+        "",
+        "| locations | wall time | SSM running | seeding (not in the wall time) | report bytes (parts) | statuses | execution |",
+        "|---|---|---|---|---|---|---|",
+        f"| {number(b5['locations'])} | {number(b5['wall_seconds'], 1)} s | {number(b5['ssm_run_seconds'], 1)} s "
+        f"| {number(b5['seeding_seconds'], 0)} s | {number(b5['report_bytes'])} ({b5['report_parts']}) "
+        f"| {', '.join(f'{status} {number(count)}' for status, count in sorted(b5['statuses'].items()))} | {b5['execution']} |",
+        "",
+        "Each function's peak RSS (the largest `VmHWM` of its sandboxes) beside its configured memory"
+        f" (target: within it, and at most 512 MB: {'met' if within else 'missed'}):",
+        "",
+        "| function | invocations | sandboxes | peak RSS | configured memory | longest invocation |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, stats in sorted(functions.items()):
+        if stats["invocations"]:
+            lines.append(
+                f"| `{name}` | {stats['invocations']} | {stats['sandboxes']} | {number(stats['peak_rss_mib'], 1)} MiB "
+                f"| {stats['memory_mb']} MB | {number(stats['max_duration_ms'] / 1000, 1)} s |"
+            )
+    lines += [
+        "",
+        f"The largest Step Functions payload (any state's input or output, or a task's answer, over the execution's "
+        f"{number(payload['history_events'])} history events): {number(payload['bytes'])} bytes, at `{payload['state']}` "
+        f"(limit {number(payload['limit_bytes'])}).",
+        "",
+        "| calls | minimum | measured | of which throttled (retried) |",
+        "|---|---|---|---|",
+        *[
+            f"| {op} | {number(b5['calls_minimum'][op])} | {number(b5['calls_measured'].get(op))} "
+            f"| {number(b5['throttled'].get(op.split(' ')[0], 0))} |"
+            for op in b5["calls_minimum"]
+        ],
+        "",
+        f"`TrackRun` ran {b5['track_run_invocations']} times; the central account's `GetAutomationExecution` polls "
+        "(one per parent per `TrackRun`) are taken out of the member accounts' count. Each Lambda sandbox keeps its own "
+        "credentials, so `sts.AssumeRole` is at its minimum per sandbox, not per run.",
+    ]
+    return lines
+
+
+# List prices, US East (N. Virginia), from the AWS pricing pages (Step Functions, Lambda, S3, SNS) as read on
+# 2026-11-29. Lambda: arm64, the architecture the functions are built for.
+PRICES = {
+    "transition": 0.025 / 1000,
+    "lambda_request": 0.20 / 1_000_000,
+    "lambda_gb_second": 0.0000133334,
+    "s3_put": 0.005 / 1000,
+    "s3_get": 0.0004 / 1000,
+    "sns_publish": 0.50 / 1_000_000,
+}
+PRICES_READ = "2026-11-29"
+
+# The projection's assumptions, stated in the section.
+RUNBOOK_MINUTES = 10  # how long SSM runs each location's runbook
+POLL_SECONDS = 30  # the run state machine's WaitForRun
+NAIVE_LAMBDA_SECONDS = 0.2  # one start per location
+NAIVE_LAMBDA_GB = 0.25
+
+
+def projection_section(b2, deployed):
+    if not b2:
+        return ["The projection needs B2's figures (no b2.json)."]
+    memory = {name: stats["memory_mb"] / 1024 for name, stats in (deployed or {}).get("functions", {}).items()}
+    function_of = {
+        "StartRun": "StartRunFunction",
+        "StartWave": "StartRunFunction",
+        "TrackRun": "TrackRunFunction",
+        "CollectCalls": "CollectResultsFunction",
+        "CollectResults": "CollectResultsFunction",
+        "PublishReport": "PublishReportFunction",
+    }
+    seconds = b2.get("state_seconds", {})
+    gb_seconds_b2 = sum(seconds.get(state, 0) * memory.get(function, 0.25) for state, function in function_of.items())
+    located = b2["locations"]
+    forwarded = b2.get("forwarded_calls", {})
+    tail = b2.get("last_location_end_to_report_seconds") or 0
+    rows = []
+    for accounts, regions in ((1_000, 4), (1_000, 20), (10_000, 4), (10_000, 20)):
+        locations = accounts * regions
+        scale = locations / located
+        calls = -(-locations // 5_000)  # the plan's calls: 100 TargetLocations of 50 accounts
+        pages = -(-locations // 50)
+        runbook = RUNBOOK_MINUTES * 60
+        minimum = max(runbook, (pages - 1) / 3) + (calls - 1)
+        projected = minimum + POLL_SECONDS + tail
+        polls = -(-int(projected) // POLL_SECONDS)
+        transitions = 10 + 3 * polls + calls
+        invocations = 4 + polls + calls
+        gb_seconds = gb_seconds_b2 * scale
+        puts = forwarded.get("s3.PUT", 0) * scale
+        gets = forwarded.get("s3.GET", 0) * scale
+        cost = (
+            transitions * PRICES["transition"]
+            + invocations * PRICES["lambda_request"]
+            + gb_seconds * PRICES["lambda_gb_second"]
+            + puts * PRICES["s3_put"]
+            + gets * PRICES["s3_get"]
+            + PRICES["sns_publish"]
+        )
+        naive_polls = -(-runbook // POLL_SECONDS)
+        naive_minimum = max(runbook, locations / 1, locations * naive_polls / 3)
+        naive_transitions = locations * (5 + 3 * naive_polls)
+        naive_cost = (
+            naive_transitions * PRICES["transition"]
+            + locations * PRICES["lambda_request"]
+            + locations * NAIVE_LAMBDA_SECONDS * NAIVE_LAMBDA_GB * PRICES["lambda_gb_second"]
+            + locations * (PRICES["s3_put"] + PRICES["sns_publish"])
+        )
+        rows.append(
+            f"| {accounts:,} x {regions} | {locations:,} | {hours(minimum)} | {hours(projected)} | {transitions:,} "
+            f"| {invocations:,} / {number(gb_seconds, 0)} GB-s | {number(puts, 0)} / {number(gets, 0)} | 1 "
+            f"| ${cost:,.2f} | {hours(naive_minimum)} | {naive_transitions:,} | {locations:,} | ${naive_cost:,.2f} |"
+        )
+    return [
+        "From B2's measured calls and step durations and SSM's documented limits, what one run would take and cost "
+        "in AWS. Assumed: each location's runbook runs "
+        f"{RUNBOOK_MINUTES} minutes; the plan makes one call per 5,000 locations (100 target locations of 50 accounts); "
+        f"the run state machine polls every {POLL_SECONDS} s. Minimum wall time: the longer of the runbook and the "
+        "central account's step listing (50 steps a page, 3 pages a second), plus one second per start after the first. "
+        f"Projected: that, plus one poll interval and B2's measured time from the last location's end to the report "
+        f"({number(tail, 1)} s). Lambda GB-s and S3 requests are B2's measured ones scaled by the locations (durations "
+        "measured on this two-core machine, shared with the local stack: an over-estimate).",
+        "",
+        "The naive design beside it: one Step Functions execution per location, which starts its single-location "
+        "automation through one Lambda invocation from the central account (1 start a second there), polls it every "
+        f"{POLL_SECONDS} s with a `GetAutomationExecution` SDK integration (3 reads a second there, shared by every "
+        "execution), then stores its result (one S3 PUT) and publishes it (one SNS message).",
+        "",
+        "| accounts x Regions | locations | minimum wall time | fabric: projected | Step Functions transitions "
+        "| Lambda invocations / GB-s | S3 PUT / GET | SNS | fabric: USD per run "
+        "| naive: minimum wall time | naive: transitions | naive: Lambda invocations | naive: USD per run |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        f"List prices, US East (N. Virginia), read {PRICES_READ} from the AWS pricing pages: Step Functions standard "
+        "workflows $0.025 per 1,000 state transitions; Lambda $0.20 per million requests and $0.0000133334 per GB-s "
+        "(arm64); S3 Standard $0.005 per 1,000 PUT and $0.0004 per 1,000 GET requests; SNS $0.50 per million "
+        "publishes. Free tiers are left out, and so is SSM Automation's own charge per step, the same in both designs.",
+    ]
+
+
+def hours(seconds):
+    if seconds >= 2 * 3600:
+        return f"{seconds / 3600:,.1f} h"
+    return f"{seconds / 60:,.1f} min"
+
+
 def sizes_section(text):
     if not text:
         return ["Packaging was not run (no package.txt)."]
@@ -198,7 +369,7 @@ def sizes_section(text):
 
 
 def main():
-    b1, b2, b3, b4 = (load(f"b{n}.json") for n in range(1, 5))
+    b1, b2, b3, b4, b5 = (load(f"b{n}.json") for n in range(1, 6))
     deployed = load("deployed.json")
     package = (FIGURES / "package.txt").read_text() if (FIGURES / "package.txt").exists() else None
     notes = (FIGURES / "notes.md").read_text().strip() if (FIGURES / "notes.md").exists() else ""
@@ -213,7 +384,7 @@ def main():
         "",
         "Rerun: `scripts/bench` (about an hour: it builds the release binaries, seeds organizations of up to 10,000 "
         "accounts, and writes BENCHMARKS.md and RELIABILITY.md's figures). One benchmark: `scripts/bench b2` "
-        "(b1, b2, b3, b4, deployed, sizes, reliability, fuzz).",
+        "(b1, b2, b3, b4, b5, deployed, sizes, reliability, fuzz).",
         "",
         "## B1: init and memory, Rust against Python",
         "",
@@ -234,6 +405,16 @@ def main():
         "",
         *measured("b4.json"),
         *b4_section(b4),
+        "",
+        "## B5: internet scale",
+        "",
+        *measured("b5.json"),
+        *b5_section(b5),
+        "",
+        "## Projection to AWS: time and cost per run",
+        "",
+        *measured("b2.json"),
+        *projection_section(b2, deployed),
         "",
         "## The deployed path",
         "",

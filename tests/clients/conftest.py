@@ -29,6 +29,9 @@ EXECUTION_ROLE = "AWS-SystemsManager-AutomationExecutionRole"
 MEMBER_ACCESS_ROLE = "OrganizationAccountAccessRole"
 DOCUMENT = "Automation-RunPatchBaseline"
 BEHAVIOUR_TAG = "fabric-simulator"
+# The image the tests launch instances from (the local stack's moto loads no default AMIs and
+# does not check image ids).
+IMAGE = "ami-12c6146b"
 PATCH_TARGETS = [{"Key": "tag:Patch", "Values": ["true"]}]
 # The patch runbook's parameters for a scan, as the guide's examples pass them.
 PARAMETERS = {"AutomationAssumeRole": [ADMINISTRATION_ROLE_ARN], "Operation": ["Scan"]}

@@ -17,6 +17,7 @@ from conftest import (
     DOCUMENT,
     EXECUTION_ROLE,
     FINAL,
+    IMAGE,
     PATCH_TARGETS,
     central_session,
     control,
@@ -252,12 +253,10 @@ def test_when_a_resource_group_is_built_on_a_stack_then_its_instances_are_the_ta
     "Specifies the ARN of a CloudFormation stack. All supported resources of the CloudFormation
     stack are members of the resource group." """
     session = central_session()
-    ec2 = session.client("ec2", endpoint_url=endpoint)
-    image = ec2.describe_images()["Images"][0]["ImageId"]
     stack_name = f"quota-tests-{time.time_ns()}"
     template = (
         '{"Resources": {"Web": {"Type": "AWS::EC2::Instance", "Properties": '
-        f'{{"ImageId": "{image}", "InstanceType": "t3.micro"}}}}}}}}'
+        f'{{"ImageId": "{IMAGE}", "InstanceType": "t3.micro"}}}}}}}}'
     )
     cloudformation = session.client("cloudformation", endpoint_url=endpoint)
     stack_id = cloudformation.create_stack(StackName=stack_name, TemplateBody=template)["StackId"]

@@ -15,6 +15,7 @@ from conftest import (
     BEHAVIOUR_TAG,
     CENTRAL,
     EXECUTION_ROLE,
+    IMAGE,
     central_session,
     error_code,
     member_session,
@@ -23,7 +24,6 @@ from conftest import (
     wait_until,
 )
 
-IMAGE = "ami-12c6146b"
 
 
 

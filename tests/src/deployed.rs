@@ -358,3 +358,16 @@ impl Deployed {
             .collect()
     }
 }
+
+/// The run id an execution's `StartRun` task answered.
+pub fn run_id(view: &ExecutionView) -> String {
+    view.task_answers
+        .iter()
+        .find(|answer| answer.state == "StartRun")
+        .and_then(|answer| {
+            answer.output.as_ref()?["Payload"]["run_id"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| panic!("StartRun answered a run id: {view:?}"))
+}

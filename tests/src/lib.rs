@@ -16,7 +16,7 @@ mod deployed;
 mod workflows;
 mod world;
 
-pub use deployed::{Deployed, TEST_TIME_SCALE, function_binaries};
+pub use deployed::{Deployed, TEST_TIME_SCALE, function_binaries, run_id};
 pub use workflows::{Driven, LocalRuns, TEST_PACING, TEST_TIMING, spec_over};
 pub use world::{Organization, World, account_created, joined};
 

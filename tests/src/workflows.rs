@@ -44,6 +44,8 @@ pub struct LocalRuns<'a> {
     pub config: Config,
     /// The time between two starts.
     pub pacing: Duration,
+    /// The least time between two pages of a parent's steps.
+    pub page_pacing: Duration,
     /// The workflow's pace.
     pub timing: Timing,
 }
@@ -66,6 +68,7 @@ impl<'a> LocalRuns<'a> {
             services,
             config: config.clone(),
             pacing: TEST_PACING,
+            page_pacing: fabric::ports::STEP_PAGE_INTERVAL,
             timing: TEST_TIMING,
         }
     }
@@ -74,6 +77,7 @@ impl<'a> LocalRuns<'a> {
     pub fn ports(&self) -> RunPorts<'_> {
         RunPorts {
             start_pacing: self.pacing,
+            page_pacing: self.page_pacing,
             ..self.services.ports(&self.config)
         }
     }
@@ -117,7 +121,7 @@ impl<'a> LocalRuns<'a> {
             .await
             .expect("the run's state");
         let report = state
-            .report(ports.automation, ports.locations, ports.store)
+            .report(&ports.sources())
             .await
             .expect("the report is assembled");
         (state, report)

@@ -239,6 +239,21 @@ impl World {
 }
 
 impl World {
+    /// Changes the world's config file with `change` (on its YAML as JSON values) and loads
+    /// it again.
+    pub fn edit_config(&mut self, change: impl FnOnce(&mut serde_json::Value)) {
+        let text = std::fs::read_to_string(&self.config_path).expect("the config is there");
+        let mut config: serde_json::Value =
+            serde_yaml_ng::from_str(&text).expect("the config is YAML");
+        change(&mut config);
+        std::fs::write(
+            &self.config_path,
+            serde_yaml_ng::to_string(&config).expect("YAML"),
+        )
+        .expect("the config is written");
+        self.config = fabric::config::Config::load(&self.config_path).expect("the config loads");
+    }
+
     /// The local run workflow over this world's services and config, at the tests' pace.
     pub fn local_runs(&self) -> LocalRuns<'_> {
         LocalRuns::new(&self.runs, &self.config)

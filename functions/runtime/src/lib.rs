@@ -75,12 +75,28 @@ where
     if let Ok(arn) = std::env::var(RUN_STATE_MACHINE_ARN) {
         services = services.handing_over_to(&startup.sdk, &arn);
     }
-    let ports = services.ports(&startup.config);
+    let mut ports = services.ports(&startup.config);
+    if let Some(scale) = time_scale() {
+        ports.start_pacing = ports.start_pacing.div_f64(scale);
+        ports.page_pacing = ports.page_pacing.div_f64(scale);
+        tracing::info!(scale, "SSM calls paced for a local deployment's time scale");
+    }
     let (ports, handler) = (&ports, &handler);
     lambda_runtime::run(lambda_runtime::service_fn(move |event| {
         handler(ports, event)
     }))
     .await
+}
+
+/// The local deployment's time scale (`FABRIC_TIME_SCALE`, set only by `fabric local deploy`
+/// and the tests' deployments): SSM's rates count as that many times faster. Absent, or not
+/// a number of at least 1, in any real deployment.
+fn time_scale() -> Option<f64> {
+    std::env::var("FABRIC_TIME_SCALE")
+        .ok()?
+        .parse::<f64>()
+        .ok()
+        .filter(|scale| scale.is_finite() && *scale >= 1.0)
 }
 
 /// Serves one step of the onboarding state machine (or the reconciler): startup, onboarding's

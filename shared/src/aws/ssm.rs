@@ -4,7 +4,7 @@
 use super::aws_error;
 use crate::model::{AccountId, AutomationStatus, Location, Parameters, Region, TargetLocation};
 use crate::ports::{
-    Automation, ExecutionState, LocationStep, Preview, StartAutomation, TargetExecution,
+    Automation, ExecutionState, LocationStep, Preview, StartAutomation, StepPage, TargetExecution,
 };
 use crate::{Error, Result};
 use async_trait::async_trait;
@@ -22,11 +22,8 @@ const PREVIEW_POLLS: u32 = 120;
 
 /// The most steps `DescribeAutomationStepExecutions` returns a page (SSM's maximum): the fewest
 /// pages, each a call against the central account's 3 reads a second.
-pub const MAX_STEPS_PER_PAGE: i32 = 50;
-
-/// The least time between two pages of one listing: SSM answers 3 reads a second per account
-/// and Region.
-const LISTING_PAGE_INTERVAL: std::time::Duration = std::time::Duration::from_millis(334);
+#[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)] // 50
+pub const MAX_STEPS_PER_PAGE: i32 = crate::ports::STEPS_PER_PAGE as i32;
 
 /// SSM Automation through one client (one account, one Region).
 #[derive(Debug, Clone)]
@@ -307,25 +304,43 @@ impl Automation for SsmAutomation {
     #[tracing::instrument(skip(self))]
     async fn location_steps(&self, parent_id: &str) -> Result<Vec<LocationStep>> {
         let mut steps = Vec::new();
-        let mut pages = self
+        let mut next_token = None;
+        // Pages are asked no faster than SSM answers them (3 reads a second per account and
+        // Region): a long listing is not throttled, and no page is asked twice.
+        loop {
+            let next_request = tokio::time::Instant::now() + crate::ports::STEP_PAGE_INTERVAL;
+            let page = self
+                .location_steps_page(parent_id, next_token.as_deref())
+                .await?;
+            steps.extend(page.steps);
+            next_token = page.next_token;
+            if next_token.is_none() {
+                return Ok(steps);
+            }
+            tokio::time::sleep_until(next_request).await;
+        }
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn location_steps_page(
+        &self,
+        parent_id: &str,
+        next_token: Option<&str>,
+    ) -> Result<StepPage> {
+        let page = self
             .client
             .describe_automation_step_executions()
             .automation_execution_id(parent_id)
             .max_results(MAX_STEPS_PER_PAGE)
-            .into_paginator()
-            .send();
-        // Pages are asked no faster than SSM answers them (3 reads a second per account and
-        // Region): a long listing is not throttled, and no page is asked twice.
-        let mut next_request = tokio::time::Instant::now();
-        loop {
-            tokio::time::sleep_until(next_request).await;
-            next_request = tokio::time::Instant::now() + LISTING_PAGE_INTERVAL;
-            let Some(page) = pages.next().await else {
-                break;
-            };
-            let page = page.map_err(|e| aws_error("ssm", "DescribeAutomationStepExecutions", e))?;
-            for step in page.step_executions() {
-                steps.push(LocationStep {
+            .set_next_token(next_token.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| aws_error("ssm", "DescribeAutomationStepExecutions", e))?;
+        Ok(StepPage {
+            steps: page
+                .step_executions()
+                .iter()
+                .map(|step| LocationStep {
                     location: location_of(step.target_location()),
                     status: status(
                         step.step_status()
@@ -337,10 +352,10 @@ impl Automation for SsmAutomation {
                         .and_then(|outputs| outputs.get("ExecutionId"))
                         .and_then(|ids| ids.first())
                         .cloned(),
-                });
-            }
-        }
-        Ok(steps)
+                })
+                .collect(),
+            next_token: page.next_token().map(str::to_owned),
+        })
     }
 
     #[tracing::instrument(skip(self))]

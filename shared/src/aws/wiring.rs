@@ -64,6 +64,16 @@ impl RunServices {
             .map(|notifier| notifier as &dyn Notifier)
     }
 
+    /// Where a run's results are read from and kept, over these adapters.
+    pub fn sources(&self) -> crate::runs::keep::Sources<'_> {
+        crate::runs::keep::Sources {
+            automation: &self.automation,
+            locations: &self.locations,
+            store: &self.store,
+            page_pacing: crate::ports::STEP_PAGE_INTERVAL,
+        }
+    }
+
     /// The ports a run's steps take, over these adapters, pacing starts as SSM requires.
     pub fn ports<'a>(&'a self, config: &'a Config) -> RunPorts<'a> {
         RunPorts {
@@ -74,6 +84,7 @@ impl RunServices {
             store: &self.store,
             notifier: self.notifier(),
             start_pacing: crate::runs::START_PACING,
+            page_pacing: crate::ports::STEP_PAGE_INTERVAL,
             hand_over: self
                 .hand_over
                 .as_ref()

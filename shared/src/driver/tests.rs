@@ -76,7 +76,7 @@ async fn report_of(ports: &RunPorts<'_>, run_id: &str) -> RunReport {
     RunState::load(ports.store, run_id)
         .await
         .expect("a state")
-        .report(ports.automation, ports.locations, ports.store)
+        .report(&ports.sources())
         .await
         .expect("a report")
 }

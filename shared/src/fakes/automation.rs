@@ -4,8 +4,8 @@
 use super::{Faults, lock};
 use crate::model::{AccountId, AccountOrOu, AutomationStatus, Location, Region};
 use crate::ports::{
-    Automation, ExecutionState, LocationStep, Locations, Preview, StartAutomation, StepCounts,
-    TargetExecution,
+    Automation, ExecutionState, LocationStep, Locations, Preview, STEPS_PER_PAGE, StartAutomation,
+    StepCounts, StepPage, TargetExecution,
 };
 use crate::{Error, Result};
 use async_trait::async_trait;
@@ -32,6 +32,10 @@ struct Book {
     parent_failure: Option<String>,
     /// Parents report `InProgress` for this many more `execution` reads.
     running_reads: usize,
+    /// How many times each execution was read (`execution`).
+    reads: BTreeMap<String, usize>,
+    /// How many step pages were read.
+    page_reads: usize,
 }
 
 /// SSM Automation, scripted: every start makes a parent with one step and one child per
@@ -58,6 +62,37 @@ impl ScriptedAutomation {
     /// Parents answer `InProgress` for the next `reads` reads of their state.
     pub fn keep_running(&self, reads: usize) {
         lock(&self.book).running_reads = reads;
+    }
+
+    /// Ends `location`'s step and child, in every parent that has one, with `status`.
+    pub fn end_location(&self, location: &Location, status: AutomationStatus) {
+        let mut book = lock(&self.book);
+        let mut children = Vec::new();
+        for execution in book.executions.values_mut() {
+            for (at, step_status, child) in &mut execution.steps {
+                if at == location {
+                    *step_status = status;
+                    children.extend(child.clone());
+                }
+            }
+        }
+        for child in children {
+            if let Some(child) = book.executions.get_mut(&child) {
+                child.status = status;
+                child.failure_message =
+                    (!status.is_success()).then(|| format!("the runbook ended {status:?}"));
+            }
+        }
+    }
+
+    /// How many times execution `id` was read.
+    pub fn reads_of(&self, id: &str) -> usize {
+        lock(&self.book).reads.get(id).copied().unwrap_or(0)
+    }
+
+    /// How many pages of steps were read.
+    pub fn page_reads(&self) -> usize {
+        lock(&self.book).page_reads
     }
 
     /// The parents started, in order, with the client token of each.
@@ -158,8 +193,15 @@ impl Automation for ScriptedAutomation {
     async fn execution(&self, id: &str) -> Result<ExecutionState> {
         self.faults.check("execution")?;
         let mut book = lock(&self.book);
-        let running = book.running_reads > 0;
-        book.running_reads = book.running_reads.saturating_sub(1);
+        *book.reads.entry(id.to_owned()).or_insert(0) += 1;
+        let is_parent = book
+            .executions
+            .get(id)
+            .is_some_and(|execution| execution.client_token.is_some());
+        let running = is_parent && book.running_reads > 0;
+        if is_parent {
+            book.running_reads = book.running_reads.saturating_sub(1);
+        }
         let execution = book
             .executions
             .get(id)
@@ -208,6 +250,30 @@ impl Automation for ScriptedAutomation {
                 child_execution_id: child.clone(),
             })
             .collect())
+    }
+
+    async fn location_steps_page(
+        &self,
+        parent_id: &str,
+        next_token: Option<&str>,
+    ) -> Result<StepPage> {
+        let from = match next_token {
+            None => 0,
+            Some(token) => token.parse().map_err(|_| Error::Aws {
+                service: "ssm",
+                operation: "DescribeAutomationStepExecutions",
+                code: Some("InvalidNextToken".to_owned()),
+                message: "The specified token is not valid.".to_owned(),
+                retryable: false,
+            })?,
+        };
+        lock(&self.book).page_reads += 1;
+        let steps = self.location_steps(parent_id).await?;
+        let end = steps.len().min(from + STEPS_PER_PAGE);
+        Ok(StepPage {
+            steps: steps.get(from..end).unwrap_or_default().to_vec(),
+            next_token: (end < steps.len()).then(|| end.to_string()),
+        })
     }
 
     async fn target_executions(&self, _parent_id: &str) -> Result<Vec<TargetExecution>> {

@@ -370,6 +370,17 @@ impl FakeServices {
         fakes
     }
 
+    /// Where a run's results are read from and kept, over the fakes, with no pause between
+    /// pages.
+    pub fn sources(&self) -> crate::runs::keep::Sources<'_> {
+        crate::runs::keep::Sources {
+            automation: &self.automation,
+            locations: &self.automation,
+            store: &self.store,
+            page_pacing: std::time::Duration::ZERO,
+        }
+    }
+
     /// The ports a run's steps take, over the fakes, with no pause between starts.
     pub fn run_ports<'a>(
         &'a self,
@@ -383,6 +394,7 @@ impl FakeServices {
             store: &self.store,
             notifier: Some(&self.notifier),
             start_pacing: std::time::Duration::ZERO,
+            page_pacing: std::time::Duration::ZERO,
             hand_over: Some(&self.workflows),
         }
     }

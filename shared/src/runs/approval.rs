@@ -187,10 +187,7 @@ mod tests {
     async fn when_an_approval_is_delivered_twice_then_it_is_recorded_once() {
         let fakes = FakeServices::example();
         let mut state = run_state(WAVES, &fakes).await;
-        let report = state
-            .report(&fakes.automation, &fakes.automation, &fakes.store)
-            .await
-            .expect("a report");
+        let report = state.report(&fakes.sources()).await.expect("a report");
         state.next_wave = 1;
         let request = state.request_approval("token".to_owned(), at_minutes(1), &report);
         assert!(

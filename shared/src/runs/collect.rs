@@ -1,7 +1,7 @@
 //! Collecting a run: every location's result read from its child execution in the target
 //! account (through the results role), or from the parent's step when SSM started no child,
 //! or from the parent itself when it failed before making any step; then the report assembled
-//! from every planned and skipped location.
+//! from every planned and skipped location. Which steps are read when is [`super::keep`]'s.
 
 use super::state::StartedCall;
 use crate::model::{AutomationStatus, Location, LocationResult, LocationStatus, RunReport};
@@ -9,7 +9,7 @@ use crate::plan::RunPlan;
 use crate::ports::{Automation, ExecutionState, LocationStep, Locations};
 use crate::{Result, model::TargetResult};
 use futures_util::StreamExt;
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 /// How many child executions are read at once. Each location is its own account and Region,
 /// with its own 3 reads a second: the bound is the function's connections, not SSM.
@@ -26,43 +26,56 @@ pub const NO_STEP: &str = "SSM reported no step for this location";
 /// Said of a planned location whose call was never started, when no reason was recorded.
 pub const WAVE_NOT_STARTED: &str = "no automation was started here: its wave did not start";
 
-/// The results of one started call's locations, each read from its child execution in the
-/// target account (at most [`COLLECT_CONCURRENCY`] at once). The state machine runs this once
-/// per call, in a Distributed Map, so that runs of any size fit Step Functions' limits.
-pub async fn collect_call(
+/// The results of `call`'s locations that `steps` (some of its parent's steps) are for, each
+/// read from its child execution in the target account (at most [`COLLECT_CONCURRENCY`] at
+/// once). A step for a location the call does not cover is left out.
+pub(super) async fn step_results(
     call: &StartedCall,
-    automation: &dyn Automation,
+    steps: &[LocationStep],
     locations: &dyn Locations,
+) -> Vec<LocationResult> {
+    let covered: BTreeSet<&Location> = call.locations.iter().collect();
+    futures_util::stream::iter(steps.iter().filter_map(|step| {
+        let location = step.location.as_ref()?;
+        covered.contains(location).then_some((location, step))
+    }))
+    .map(|(location, step)| location_result(location, &call.wave, step, locations))
+    .buffer_unordered(COLLECT_CONCURRENCY)
+    .collect()
+    .await
+}
+
+/// The results of `call`'s locations outside `seen`, for which its parent made no step: not
+/// started, for the parent's own failure message (read once, only when there are such
+/// locations) or else [`NO_STEP`].
+pub(super) async fn stepless_results(
+    call: &StartedCall,
+    seen: &BTreeSet<Location>,
+    automation: &dyn Automation,
 ) -> Result<Vec<LocationResult>> {
-    let steps = automation.location_steps(&call.execution_id).await?;
-    let by_location: BTreeMap<&Location, _> = steps
-        .iter()
-        .filter_map(|step| step.location.as_ref().map(|location| (location, step)))
-        .collect();
-    // A parent that failed before making a step for some location says why only in its own
-    // failure message: read it once, and only then.
-    let stepless = call
+    let missing: Vec<&Location> = call
         .locations
         .iter()
-        .any(|location| !by_location.contains_key(location));
-    let parent_failure = if stepless {
-        automation
-            .execution(&call.execution_id)
-            .await?
-            .failure_message
-            .map(|message| format!("the run's parent execution failed: {message}"))
-    } else {
-        None
-    };
-    let no_step = parent_failure.as_deref().unwrap_or(NO_STEP);
-    Ok(futures_util::stream::iter(call.locations.iter())
-        .map(|location| {
-            let step = by_location.get(location).copied();
-            async move { location_result(location, &call.wave, step, no_step, locations).await }
+        .filter(|location| !seen.contains(*location))
+        .collect();
+    if missing.is_empty() {
+        return Ok(Vec::new());
+    }
+    let reason = automation
+        .execution(&call.execution_id)
+        .await?
+        .failure_message
+        .map_or_else(
+            || NO_STEP.to_owned(),
+            |message| format!("the run's parent execution failed: {message}"),
+        );
+    Ok(missing
+        .into_iter()
+        .map(|location| LocationResult {
+            status: LocationStatus::NotStarted(reason.clone()),
+            ..LocationResult::not_started(location.clone(), Some(call.wave.clone()), "")
         })
-        .buffer_unordered(COLLECT_CONCURRENCY)
-        .collect()
-        .await)
+        .collect())
 }
 
 /// The report of `plan`: every planned location (not started, for `not_started` or
@@ -103,21 +116,14 @@ pub fn assemble(
 }
 
 /// One location's result: from its child execution when SSM started one, else from the
-/// parent's step, else (no step at all) `no_step`.
+/// parent's step.
 async fn location_result(
     location: &Location,
     wave: &str,
-    step: Option<&LocationStep>,
-    no_step: &str,
+    step: &LocationStep,
     locations: &dyn Locations,
 ) -> LocationResult {
     let base = LocationResult::not_started(location.clone(), Some(wave.to_owned()), "");
-    let Some(step) = step else {
-        return LocationResult {
-            status: LocationStatus::NotStarted(no_step.to_owned()),
-            ..base
-        };
-    };
     let Some(child_id) = step.child_execution_id.clone() else {
         let status = match step.status {
             AutomationStatus::Cancelled | AutomationStatus::Pending => LocationStatus::NotStarted(

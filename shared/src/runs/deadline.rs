@@ -241,10 +241,7 @@ pub(super) mod tests {
                 status: AutomationStatus::InProgress,
             }]
         );
-        let report = state
-            .report(&fakes.automation, &fakes.automation, &fakes.store)
-            .await
-            .expect("a report");
+        let report = state.report(&fakes.sources()).await.expect("a report");
         let status = |account: &str| {
             report
                 .locations()

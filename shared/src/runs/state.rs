@@ -2,10 +2,11 @@
 //! the plan, each call as it starts, a gate's verdict, the report's location and the workflow
 //! that owns the run. What a delivery of the run's trigger finds is decided here.
 
-use super::collect::{assemble, collect_call};
-use crate::model::{Location, LocationResult, RunReport, RunRequest};
+use super::collect::assemble;
+use super::keep::{Kept, Parent, Sources, keep};
+use crate::model::{Location, RunReport, RunRequest};
 use crate::plan::{PlanContext, RunPlan, plan_run};
-use crate::ports::{Automation, Directory, Locations, ReportStore};
+use crate::ports::{Directory, ReportStore};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -268,20 +269,16 @@ impl RunState {
         self.next_wave >= self.plan.waves.len() || self.stopped.is_some()
     }
 
-    /// Where the collected results of one started call are kept.
-    pub fn call_results_key(run_id: &str, execution_id: &str) -> String {
-        format!("state/runs/{run_id}/calls/{execution_id}.json")
-    }
-
-    /// Collects the results of the started call `execution_id` and keeps them (the
-    /// `CollectCall` step); returns how many locations it covered.
-    pub async fn collect_and_keep(
+    /// Keeps what can be kept now of the started call `execution_id`, whose parent stands
+    /// as `parent` (the `CollectCall` step when it has ended, `TrackRun` while it runs), until
+    /// `until`.
+    pub async fn keep_call(
         &self,
         execution_id: &str,
-        automation: &dyn Automation,
-        locations: &dyn Locations,
-        store: &dyn ReportStore,
-    ) -> Result<usize> {
+        parent: Parent,
+        sources: &Sources<'_>,
+        until: Option<tokio::time::Instant>,
+    ) -> Result<Kept> {
         let call = self
             .started
             .iter()
@@ -293,59 +290,52 @@ impl RunState {
                     Some(format!("run {} did not start it", self.plan.run_id)),
                 )
             })?;
-        let results = collect_call(call, automation, locations).await?;
-        let body = serde_json::to_vec(&results)
-            .map_err(|error| Error::unserializable("the call's results", &error))?;
-        store
-            .put(
-                &Self::call_results_key(&self.plan.run_id, execution_id),
-                body,
-            )
-            .await?;
-        Ok(results.len())
+        keep(sources, &self.plan.run_id, call, parent, until).await
+    }
+
+    /// Keeps the locations of the latest wave's calls that have ended since the last poll, as
+    /// `progress` finds their parents, until `until` (the `TrackRun` step). Returns how many
+    /// locations were kept.
+    pub async fn keep_ended(
+        &self,
+        progress: &super::Progress,
+        sources: &Sources<'_>,
+        until: tokio::time::Instant,
+    ) -> Result<usize> {
+        let mut kept = 0;
+        for call in self.latest_wave_calls() {
+            if tokio::time::Instant::now() >= until {
+                break;
+            }
+            if let Some(parent) = progress.parents.get(&call.execution_id) {
+                kept += keep(sources, &self.plan.run_id, call, *parent, Some(until))
+                    .await?
+                    .locations;
+            }
+        }
+        Ok(kept)
     }
 
     /// The run's report as it stands: once published, read back from its stored parts (the
     /// child executions may be gone: SSM keeps them 30 days); before, [`Self::report`].
-    pub async fn latest_report(
-        &self,
-        automation: &dyn Automation,
-        locations: &dyn Locations,
-        store: &dyn ReportStore,
-    ) -> Result<RunReport> {
+    pub async fn latest_report(&self, sources: &Sources<'_>) -> Result<RunReport> {
         if let Some(key) = &self.report_key {
-            if let Some((index, results)) = crate::stored_run::read_run(store, key).await? {
+            if let Some((index, results)) = crate::stored_run::read_run(sources.store, key).await? {
                 return Ok(index.into_report(results));
             }
         }
-        self.report(automation, locations, store).await
+        self.report(sources).await
     }
 
     /// The report so far (every planned and skipped location), from the kept results of each
-    /// call (collected now for calls that have none kept), with the reason the rest did not
+    /// call (what is not kept yet read now), with the reason the rest did not
     /// start when a gate, the deadline or a failed workflow stopped the run, and the locations
     /// unfinished at the deadline `TimedOut`. Kept results that cannot be read are
     /// [`Error::CorruptState`].
-    pub async fn report(
-        &self,
-        automation: &dyn Automation,
-        locations: &dyn Locations,
-        store: &dyn ReportStore,
-    ) -> Result<RunReport> {
+    pub async fn report(&self, sources: &Sources<'_>) -> Result<RunReport> {
         let mut results = Vec::new();
         for call in &self.started {
-            let key = Self::call_results_key(&self.plan.run_id, &call.execution_id);
-            match store.get(&key).await? {
-                Some(body) => results.extend(
-                    serde_json::from_slice::<Vec<LocationResult>>(&body).map_err(|error| {
-                        Error::CorruptState {
-                            key,
-                            problem: error.to_string(),
-                        }
-                    })?,
-                ),
-                None => results.extend(collect_call(call, automation, locations).await?),
-            }
+            results.extend(super::keep::results(sources, &self.plan.run_id, call).await?);
         }
         let not_started = self.stopped.as_deref().or(self.failure.as_deref());
         let mut report = assemble(&self.plan, &self.started, not_started, results)?;

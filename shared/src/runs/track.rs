@@ -1,6 +1,8 @@
 //! Following a run: where its started automations stand, from one `GetAutomationExecution`
-//! per parent (its progress counters count the locations' steps).
+//! per parent (its progress counters count the locations' steps), and each parent's ended
+//! locations kept as they end ([`super::keep`]).
 
+use super::keep::Parent;
 use super::state::StartedCall;
 use crate::Result;
 use crate::ports::Automation;
@@ -14,12 +16,17 @@ pub struct Progress {
     pub done: bool,
     /// Locations by status.
     pub counts: BTreeMap<String, usize>,
+    /// Where each parent stands, by execution id (a parent without progress counters counts
+    /// as running with none of its steps ended until it ends).
+    #[serde(skip)]
+    pub parents: BTreeMap<String, Parent>,
 }
 
 /// The progress of the started calls; a parent without counters has its steps listed.
 pub async fn progress(automation: &dyn Automation, started: &[StartedCall]) -> Result<Progress> {
     let mut done = true;
     let mut counts = BTreeMap::new();
+    let mut parents = BTreeMap::new();
     let mut add = |status: &str, n: usize| {
         if n > 0 {
             *counts.entry(status.to_owned()).or_insert(0) += n;
@@ -28,8 +35,19 @@ pub async fn progress(automation: &dyn Automation, started: &[StartedCall]) -> R
     for call in started {
         let parent = automation.execution(&call.execution_id).await?;
         done &= parent.status.is_final();
+        let ended_steps = parent.step_counts.as_ref().map_or(0, |steps| {
+            steps.success + steps.failed + steps.cancelled + steps.timed_out
+        });
+        parents.insert(
+            call.execution_id.clone(),
+            if parent.status.is_final() {
+                Parent::Ended
+            } else {
+                Parent::Running { ended_steps }
+            },
+        );
         if let Some(steps) = parent.step_counts {
-            let ended = steps.success + steps.failed + steps.cancelled + steps.timed_out;
+            let ended = ended_steps;
             add("Success", steps.success);
             add("Failed", steps.failed);
             add("Cancelled", steps.cancelled);
@@ -41,5 +59,9 @@ pub async fn progress(automation: &dyn Automation, started: &[StartedCall]) -> R
             }
         }
     }
-    Ok(Progress { done, counts })
+    Ok(Progress {
+        done,
+        counts,
+        parents,
+    })
 }

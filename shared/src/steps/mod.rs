@@ -28,12 +28,25 @@ pub struct RunPorts<'a> {
     pub notifier: Option<&'a dyn Notifier>,
     /// The time between two starts ([`crate::runs::START_PACING`] against SSM).
     pub start_pacing: Duration,
+    /// The least time between two pages of a parent's steps
+    /// ([`crate::ports::STEP_PAGE_INTERVAL`] against SSM).
+    pub page_pacing: Duration,
     /// The run state machine, for handing a long run over to a fresh execution (only the
     /// deployed `start-run` function has it).
     pub hand_over: Option<&'a dyn crate::ports::Workflows>,
 }
 
 impl<'a> RunPorts<'a> {
+    /// Where a run's results are read from and kept.
+    pub fn sources(&self) -> crate::runs::keep::Sources<'a> {
+        crate::runs::keep::Sources {
+            automation: self.automation,
+            locations: self.locations,
+            store: self.store,
+            page_pacing: self.page_pacing,
+        }
+    }
+
     /// Where this run's reports go.
     pub fn reports(&self) -> ReportSink<'a> {
         ReportSink {

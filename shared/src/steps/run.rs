@@ -6,6 +6,7 @@
 use super::{ReportSink, RunPorts};
 use crate::events::{Trigger, TriggerEvent};
 use crate::plan::{PlanContext, plan_run};
+use crate::runs::keep::Parent;
 use crate::runs::{self, Delivery, RunState};
 use crate::workflow::{
     CollectRequest, HandOverStep, PublishRequest, ReportPublished, RunCollected, RunStarted,
@@ -188,6 +189,16 @@ pub async fn start_wave(ports: &RunPorts<'_>, step: WaveStep) -> Result<RunStart
 pub async fn track_run(ports: &RunPorts<'_>, step: TrackStep) -> Result<RunTracked> {
     let mut state = RunState::load(ports.store, &step.run_id).await?;
     let progress = runs::progress(ports.automation, &state.started).await?;
+    let kept = state
+        .keep_ended(
+            &progress,
+            &ports.sources(),
+            tokio::time::Instant::now() + runs::keep::TRACK_KEEP_BUDGET,
+        )
+        .await?;
+    if kept > 0 {
+        tracing::info!(run_id = step.run_id, kept, "kept the locations that ended");
+    }
     let now = crate::report::now();
     let deadline_passed =
         state.deadline_passed.is_some() || (!progress.done && state.past_deadline(now));
@@ -209,6 +220,7 @@ pub async fn track_run(ports: &RunPorts<'_>, step: TrackStep) -> Result<RunTrack
             .latest_wave_calls()
             .map(|call| call.execution_id.clone())
             .collect(),
+        kept,
         deadline_passed,
         hand_over,
         next_execution: if hand_over {
@@ -244,8 +256,9 @@ pub async fn collect_call(
 ) -> Result<RunCollected> {
     let state = RunState::load(ports.store, &run_id).await?;
     let collected = state
-        .collect_and_keep(execution_id, ports.automation, ports.locations, ports.store)
-        .await?;
+        .keep_call(execution_id, Parent::Ended, &ports.sources(), None)
+        .await?
+        .locations;
     Ok(RunCollected {
         run_id,
         next_wave: false,
@@ -261,9 +274,7 @@ pub async fn collect_call(
 /// report says why the rest did not start).
 pub async fn collect_results(ports: &RunPorts<'_>, step: RunStep) -> Result<RunCollected> {
     let mut state = RunState::load(ports.store, &step.run_id).await?;
-    let report = state
-        .report(ports.automation, ports.locations, ports.store)
-        .await?;
+    let report = state.report(&ports.sources()).await?;
     let next_wave = !state.all_started()
         && match runs::gate(&report, &state.plan, state.next_wave.saturating_sub(1)) {
             Ok(()) => {
@@ -327,9 +338,7 @@ pub async fn request_approval(
     task_token: String,
 ) -> Result<ReportPublished> {
     let mut state = RunState::load(ports.store, run_id).await?;
-    let report = state
-        .report(ports.automation, ports.locations, ports.store)
-        .await?;
+    let report = state.report(&ports.sources()).await?;
     let notification = state.request_approval(task_token, crate::report::now(), &report);
     let stored = state.save(ports.store).await?;
     let message_id = match ports.reports().notifier {
@@ -360,9 +369,7 @@ pub async fn publish_run_report(
         state.failure = Some(format!("the run failed: {error}"));
         state.owner = None;
     }
-    let report = state
-        .report(ports.automation, ports.locations, ports.store)
-        .await?;
+    let report = state.report(&ports.sources()).await?;
     let ReportSink { store, notifier } = ports.reports();
     let published =
         crate::report::publish_run(&report, store, notifier, crate::report::now()).await?;

@@ -68,6 +68,10 @@ pub(super) fn specs(
                 ("AWS_SECRET_ACCESS_KEY".to_owned(), "testing".to_owned()),
                 ("AWS_REGION".to_owned(), request.region.clone()),
                 ("AWS_DEFAULT_REGION".to_owned(), request.region.clone()),
+                // The deployment's time scale: the functions pace their SSM calls as though
+                // SSM's rates were this many times faster (a benchmark that enforces SSM's
+                // rates scales them by as much).
+                ("FABRIC_TIME_SCALE".to_owned(), request.time_scale.to_string()),
                 (
                     "AWS_LAMBDA_LOG_GROUP_NAME".to_owned(),
                     properties["LoggingConfig"]["LogGroup"]

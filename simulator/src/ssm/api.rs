@@ -136,8 +136,10 @@ impl Api {
                 let ById {
                     automation_execution_id,
                 } = parse_request(body)?;
-                let execution = self.engine.execution(caller, &automation_execution_id)?;
-                Ok(json!({ "AutomationExecution": to_wire(&execution) }))
+                let execution =
+                    self.engine
+                        .with_execution(caller, &automation_execution_id, to_wire)?;
+                Ok(json!({ "AutomationExecution": execution }))
             }
             "DescribeAutomationExecutions" => self.describe_executions(caller, body),
             "DescribeAutomationStepExecutions" => self.describe_steps(caller, body),
@@ -271,39 +273,10 @@ impl Api {
     /// `DescribeAutomationStepExecutions`: one execution's steps through the filters, a page.
     fn describe_steps(&self, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
         let listing: StepListing = parse_request(body)?;
-        let execution = self
-            .engine
-            .execution(caller, &listing.automation_execution_id)?;
-        let mut steps: Vec<Value> = execution.steps.iter().map(step_to_wire).collect();
-        for filter in &listing.filters {
-            let field = match filter.key.as_str() {
-                "StepExecutionStatus" => "StepStatus",
-                "StepExecutionId" => "StepExecutionId",
-                "StepName" => "StepName",
-                "Action" => "Action",
-                other => {
-                    return Err(ApiError::new(
-                        "InvalidFilterKey",
-                        format!("The filter key {other} is not valid for step executions."),
-                    ));
-                }
-            };
-            steps.retain(|step| {
-                filter
-                    .values
-                    .iter()
-                    .any(|v| step[field].as_str() == Some(v.as_str()))
-            });
-        }
-        if listing.reverse_order {
-            steps.reverse();
-        }
-        let page = paginate(&steps, listing.max_results, listing.next_token.as_deref())?;
-        let mut answer = json!({ "StepExecutions": page.items });
-        if let Some(token) = page.next_token {
-            answer["NextToken"] = json!(token);
-        }
-        Ok(answer)
+        self.engine
+            .with_execution(caller, &listing.automation_execution_id, |execution| {
+                step_page(execution, &listing)
+            })?
     }
 
     /// Resolves what a run would touch without starting it: accounts, Regions and targets.
@@ -357,6 +330,55 @@ fn matches_filter(execution: &Execution, filter: &Filter) -> Result<bool, ApiErr
             )));
         }
     })
+}
+
+/// One page of `execution`'s steps as `listing` asks: through its filters, in its order.
+fn step_page(execution: &Execution, listing: &StepListing) -> Result<Value, ApiError> {
+    if listing.filters.is_empty() && !listing.reverse_order {
+        // The common listing, a page at a time: only the page's steps are put on the wire
+        // (a parent of 200,000 locations is listed in 4,000 pages).
+        let page = paginate(
+            &execution.steps,
+            listing.max_results,
+            listing.next_token.as_deref(),
+        )?;
+        let mut answer =
+            json!({ "StepExecutions": page.items.iter().map(step_to_wire).collect::<Vec<_>>() });
+        if let Some(token) = page.next_token {
+            answer["NextToken"] = json!(token);
+        }
+        return Ok(answer);
+    }
+    let mut steps: Vec<Value> = execution.steps.iter().map(step_to_wire).collect();
+    for filter in &listing.filters {
+        let field = match filter.key.as_str() {
+            "StepExecutionStatus" => "StepStatus",
+            "StepExecutionId" => "StepExecutionId",
+            "StepName" => "StepName",
+            "Action" => "Action",
+            other => {
+                return Err(ApiError::new(
+                    "InvalidFilterKey",
+                    format!("The filter key {other} is not valid for step executions."),
+                ));
+            }
+        };
+        steps.retain(|step| {
+            filter
+                .values
+                .iter()
+                .any(|v| step[field].as_str() == Some(v.as_str()))
+        });
+    }
+    if listing.reverse_order {
+        steps.reverse();
+    }
+    let page = paginate(&steps, listing.max_results, listing.next_token.as_deref())?;
+    let mut answer = json!({ "StepExecutions": page.items });
+    if let Some(token) = page.next_token {
+        answer["NextToken"] = json!(token);
+    }
+    Ok(answer)
 }
 
 struct Page<'a, T> {

@@ -81,11 +81,7 @@ async fn when_the_patch_window_fires_then_every_planned_location_is_reported_in_
         .await
         .expect("the run state is kept");
     let report = state
-        .report(
-            &deployed.world.runs.automation,
-            &deployed.world.runs.locations,
-            &deployed.world.runs.store,
-        )
+        .report(&deployed.world.runs.sources())
         .await
         .expect("the report reads back");
     let planned: Vec<_> = state

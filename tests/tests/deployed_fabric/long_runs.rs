@@ -348,7 +348,7 @@ async fn when_a_run_outlives_hand_over_after_then_fresh_executions_carry_it_on_t
         .behaving("sleep=8000")
         .world()
         .await;
-    edit_config(&mut world, |config| config["hand_over_after"] = json!("2s"));
+    world.edit_config(|config| config["hand_over_after"] = json!("2s"));
     let deployed = Deployed::on(world, &[]).await;
 
     let first = fired_execution(&deployed, "patch-window").await;

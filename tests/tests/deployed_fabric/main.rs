@@ -11,7 +11,7 @@ mod long_runs;
 
 use fabric::runs::RunState;
 use fabric_simulator::faults::{FaultSettings, ScriptedError};
-use fabric_tests::{Deployed, Organization, workspace};
+use fabric_tests::{Deployed, Organization, run_id, workspace};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -33,19 +33,6 @@ fn entry(event: &Value, bus: &str) -> Value {
         "Resources": event["resources"],
         "EventBusName": bus,
     })
-}
-
-/// The run id an execution's `StartRun` task answered.
-fn run_id(view: &fabric::aws::ExecutionView) -> String {
-    view.task_answers
-        .iter()
-        .find(|answer| answer.state == "StartRun")
-        .and_then(|answer| {
-            answer.output.as_ref()?["Payload"]["run_id"]
-                .as_str()
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| panic!("StartRun answered a run id: {view:?}"))
 }
 
 /// Every Lambda task of the execution was answered by a function (none failed).
@@ -124,22 +111,9 @@ async fn stored_report(deployed: &Deployed, state: &RunState) -> Value {
     stored
 }
 
-/// Changes the world's config file with `change` (before the deployment reads it).
-fn edit_config(world: &mut fabric_tests::World, change: impl FnOnce(&mut Value)) {
-    let text = std::fs::read_to_string(&world.config_path).expect("the config is there");
-    let mut config: Value = serde_yaml_ng::from_str(&text).expect("the config is YAML");
-    change(&mut config);
-    std::fs::write(
-        &world.config_path,
-        serde_yaml_ng::to_string(&config).expect("YAML"),
-    )
-    .expect("the config is written");
-    world.config = fabric::config::Config::load(&world.config_path).expect("the config loads");
-}
-
 /// Changes run profile `profile` of the world's config file with `change`.
 fn edit_profile(world: &mut fabric_tests::World, profile: &str, change: impl FnOnce(&mut Value)) {
-    edit_config(world, |config| change(&mut config["run_profiles"][profile]));
+    world.edit_config(|config| change(&mut config["run_profiles"][profile]));
 }
 
 /// Fires the schedule `name` and returns the execution it started.

@@ -34,6 +34,7 @@ fn run_answers() -> BTreeMap<&'static str, Value> {
                 done: true,
                 counts: counts.clone(),
                 calls: CALLS.map(str::to_owned).to_vec(),
+                kept: 0,
                 deadline_passed: false,
                 hand_over: false,
                 next_execution: String::new(),

@@ -117,9 +117,7 @@ impl Engine {
         account: &str,
     ) -> Result<bool, ApiError> {
         let shared = self.moto.shared_with(owner, region, name).await?;
-        Ok(shared
-            .iter()
-            .any(|id| id == account || id.eq_ignore_ascii_case("all")))
+        Ok(shares_with(&shared, account))
     }
 
     /// Runs the document's own steps in `execution` (see `steps`); the behaviour tag of the
@@ -261,6 +259,13 @@ fn parse_document_arn(value: &str) -> Option<(String, String, String)> {
         owner.to_owned(),
         resource.strip_prefix("document/")?.to_owned(),
     ))
+}
+
+/// Whether a document shared with `accounts` (ids, or `all`) is shared with `account`.
+pub(super) fn shares_with(accounts: &[String], account: &str) -> bool {
+    accounts
+        .iter()
+        .any(|id| id == account || id.eq_ignore_ascii_case("all"))
 }
 
 #[cfg(test)]

@@ -105,6 +105,24 @@ impl Step {
     }
 }
 
+/// What a child takes from its parent: the parent's id, and who started the parent.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Parentage<'a> {
+    /// The parent's execution id.
+    pub id: &'a str,
+    /// Who started the parent (the child is started by the same).
+    pub executed_by: &'a str,
+}
+
+impl<'a> From<&'a Execution> for Parentage<'a> {
+    fn from(parent: &'a Execution) -> Self {
+        Self {
+            id: &parent.id,
+            executed_by: &parent.executed_by,
+        }
+    }
+}
+
 impl Execution {
     /// The step running or waiting now; before any has started, the first one not final; none
     /// once the execution is over (steps that `nextStep`, `isEnd` or `onFailure` skipped stay
@@ -160,12 +178,23 @@ impl Execution {
 impl Engine {
     /// A copy of execution `id` when `caller` may see it (same account and Region).
     pub fn execution(&self, caller: &Caller, id: &str) -> Result<Execution, ApiError> {
+        self.with_execution(caller, id, Execution::clone)
+    }
+
+    /// `read` of execution `id`, which `caller` must be able to see, in place: a parent of
+    /// thousands of locations is not copied to answer one call.
+    pub fn with_execution<R>(
+        &self,
+        caller: &Caller,
+        id: &str,
+        read: impl FnOnce(&Execution) -> R,
+    ) -> Result<R, ApiError> {
         lock(&self.executions)
             .get(id)
             .filter(|execution| {
                 execution.account == caller.account && execution.region == caller.region
             })
-            .cloned()
+            .map(read)
             .ok_or_else(|| {
                 ApiError::new(
                     "AutomationExecutionNotFoundException",
@@ -189,7 +218,12 @@ impl Engine {
 
     /// A copy of execution `id`, whoever owns it.
     pub(super) fn snapshot(&self, id: &str) -> Option<Execution> {
-        lock(&self.executions).get(id).cloned()
+        self.read(id, Execution::clone)
+    }
+
+    /// `read` of execution `id`, in place.
+    pub(super) fn read<R>(&self, id: &str, read: impl FnOnce(&Execution) -> R) -> Option<R> {
+        lock(&self.executions).get(id).map(read)
     }
 
     pub(super) fn update(&self, id: &str, change: impl FnOnce(&mut Execution)) {
@@ -273,17 +307,17 @@ impl Engine {
         Ok(id)
     }
 
-    /// Stores a child of `parent_id` (a location's execution, or a target's) and returns its id.
+    /// Stores a child of `parent` (a location's execution, or a target's) and returns its id.
     pub(super) fn create_child(
         &self,
-        parent: &Execution,
+        parent: Parentage<'_>,
         account: &str,
         region: &str,
         request: StartRequest,
         target: Option<String>,
     ) -> String {
-        let mut child = Execution::new(account, region, request, parent.executed_by.clone());
-        child.parent_id = Some(parent.id.clone());
+        let mut child = Execution::new(account, region, request, parent.executed_by.to_owned());
+        child.parent_id = Some(parent.id.to_owned());
         child.target = target;
         child.sequence = self.next_sequence();
         let id = child.id.clone();

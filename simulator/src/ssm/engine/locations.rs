@@ -3,7 +3,7 @@
 //! `aws:executeAutomation` step and one child per pair under the location's concurrency and
 //! error threshold, the checks SSM makes before it can start a child, and the execution preview.
 
-use super::documents::DocumentSource;
+use super::documents::{DocumentSource, shares_with};
 use super::{AutomationStatus, Caller, Engine, Execution, Step};
 use crate::wire::{ApiError, StartRequest, WireTargetLocation};
 use serde_json::{Value, json};
@@ -18,6 +18,37 @@ pub const DEFAULT_EXECUTION_ROLE: &str = "AWS-SystemsManager-AutomationExecution
 const DEFAULT_LOCATION_CONCURRENCY: u32 = 1;
 /// The API reference (`TargetLocation`): "`TargetLocationMaxErrors` has a default value of 0."
 const DEFAULT_LOCATION_ERRORS: u32 = 0;
+
+/// What a parent learned from moto about its locations, read once per parent: whether each
+/// account has the execution role, and, in each Region, whether the document is there and
+/// whom it is shared with. SSM checks each location as it starts it; the simulator reads each
+/// fact once per parent (a role or a share changed in the middle of a fan-out is not seen),
+/// so that an organization of thousands of accounts is not thousands of moto calls per
+/// account.
+#[derive(Debug, Default)]
+struct LocationChecks {
+    roles: std::sync::Mutex<BTreeMap<(String, String), bool>>,
+    documents: std::sync::Mutex<BTreeMap<String, bool>>,
+    shares: std::sync::Mutex<BTreeMap<String, Vec<String>>>,
+}
+
+/// The value of `key` in `map`, read with `read` (and kept) the first time; a read that fails
+/// is not kept.
+async fn checked<K: Ord + Clone, V: Clone, F>(
+    map: &std::sync::Mutex<BTreeMap<K, V>>,
+    key: K,
+    read: F,
+) -> Result<V, ApiError>
+where
+    F: std::future::Future<Output = Result<V, ApiError>>,
+{
+    if let Some(value) = super::lock(map).get(&key) {
+        return Ok(value.clone());
+    }
+    let value = read.await?;
+    super::lock(map).insert(key, value.clone());
+    Ok(value)
+}
 
 /// A location of a multi-location run.
 #[derive(Debug, Clone)]
@@ -135,8 +166,10 @@ impl Engine {
                 })
                 .collect();
         });
+        let checks = Arc::new(LocationChecks::default());
         for (group, work) in parent.request.target_locations.iter().zip(groups) {
             let (parent_id, source) = (id.to_owned(), source.clone());
+            let checks = Arc::clone(&checks);
             let outcomes = self
                 .fan_out(
                     id,
@@ -149,7 +182,12 @@ impl Engine {
                     super::fan_out::Ramp::None,
                     move |engine, work| {
                         let (parent_id, source) = (parent_id.clone(), source.clone());
-                        async move { engine.run_location(&parent_id, &source, work).await }
+                        let checks = Arc::clone(&checks);
+                        async move {
+                            engine
+                                .run_location(&parent_id, &source, &checks, work)
+                                .await
+                        }
                     },
                 )
                 .await;
@@ -305,6 +343,7 @@ impl Engine {
     async fn location_problem(
         &self,
         source: &DocumentSource,
+        checks: &LocationChecks,
         work: &LocationWork,
     ) -> Option<String> {
         if !self.regions.is_enabled(&work.account, &work.region) {
@@ -322,7 +361,12 @@ impl Engine {
             .execution_role_name
             .clone()
             .unwrap_or_else(|| DEFAULT_EXECUTION_ROLE.to_owned());
-        match self.moto.role_exists(&work.account, &role).await {
+        let role_exists = checked(
+            &checks.roles,
+            (work.account.clone(), role.clone()),
+            self.moto.role_exists(&work.account, &role),
+        );
+        match role_exists.await {
             Ok(true) => {}
             Ok(false) => {
                 return Some(format!(
@@ -333,9 +377,16 @@ impl Engine {
             Err(error) => return Some(error.message),
         }
         let owner = source.owner.as_ref()?;
-        match self.moto.document(owner, &work.region, &source.name).await {
-            Ok(Some(_)) => {}
-            Ok(None) => {
+        let document_exists = checked(&checks.documents, work.region.clone(), async {
+            Ok(self
+                .moto
+                .document(owner, &work.region, &source.name)
+                .await?
+                .is_some())
+        });
+        match document_exists.await {
+            Ok(true) => {}
+            Ok(false) => {
                 return Some(format!(
                     "InvalidDocument: Document {} does not exist in account {owner} in {}.",
                     source.name, work.region
@@ -346,9 +397,14 @@ impl Engine {
         if owner == &work.account {
             return None;
         }
-        match self
-            .is_shared(owner, &work.region, &source.name, &work.account)
+        let shared_with = checked(
+            &checks.shares,
+            work.region.clone(),
+            self.moto.shared_with(owner, &work.region, &source.name),
+        );
+        match shared_with
             .await
+            .map(|accounts| shares_with(&accounts, &work.account))
         {
             Ok(true) => None,
             Ok(false) => Some(format!(
@@ -368,6 +424,7 @@ impl Engine {
         self: Arc<Self>,
         parent_id: &str,
         source: &DocumentSource,
+        checks: &LocationChecks,
         work: LocationWork,
     ) -> AutomationStatus {
         self.set_step(
@@ -376,7 +433,7 @@ impl Engine {
             AutomationStatus::InProgress,
             None,
         );
-        if let Some(problem) = self.location_problem(source, &work).await {
+        if let Some(problem) = self.location_problem(source, checks, &work).await {
             self.set_step(
                 parent_id,
                 work.step_index,
@@ -385,7 +442,9 @@ impl Engine {
             );
             return AutomationStatus::Failed;
         }
-        let Some(parent) = self.snapshot(parent_id) else {
+        let Some((request, executed_by)) = self.read(parent_id, |parent| {
+            (parent.request.clone(), parent.executed_by.clone())
+        }) else {
             return AutomationStatus::Failed;
         };
         let document_name = match &source.owner {
@@ -398,30 +457,35 @@ impl Engine {
         let location = &work.target_location;
         let child_request = StartRequest {
             document_name,
-            document_version: parent.request.document_version.clone(),
-            parameters: parent.request.parameters.clone(),
-            mode: parent.request.mode.clone(),
-            target_parameter_name: parent.request.target_parameter_name.clone(),
+            document_version: request.document_version.clone(),
+            parameters: request.parameters.clone(),
+            mode: request.mode.clone(),
+            target_parameter_name: request.target_parameter_name.clone(),
             targets: if location.targets.is_empty() {
-                parent.request.targets.clone()
+                request.targets.clone()
             } else {
                 location.targets.clone()
             },
-            target_maps: parent.request.target_maps.clone(),
+            target_maps: request.target_maps.clone(),
             max_concurrency: location
                 .targets_max_concurrency
                 .clone()
-                .or(parent.request.max_concurrency.clone()),
+                .or(request.max_concurrency.clone()),
             max_errors: location
                 .targets_max_errors
                 .clone()
-                .or(parent.request.max_errors.clone()),
+                .or(request.max_errors.clone()),
             // The location's alarm is watched by the automation in that location, where the
             // execution role reads it.
             alarm_configuration: location.target_location_alarm_configuration.clone(),
             ..StartRequest::default()
         };
-        let child_id = self.create_child(&parent, &work.account, &work.region, child_request, None);
+        let parentage = super::executions::Parentage {
+            id: parent_id,
+            executed_by: &executed_by,
+        };
+        let child_id =
+            self.create_child(parentage, &work.account, &work.region, child_request, None);
         self.update(parent_id, |execution| {
             if let Some(step) = execution.steps.get_mut(work.step_index) {
                 step.outputs

@@ -110,7 +110,7 @@ impl Engine {
             ..StartRequest::default()
         };
         let child = self.create_child(
-            parent,
+            parent.into(),
             &parent.account,
             &parent.region,
             request,
