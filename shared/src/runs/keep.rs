@@ -658,4 +658,33 @@ mod tests {
             "a report keeps nothing"
         );
     }
+
+    #[tokio::test]
+    async fn when_track_run_polls_a_running_parent_then_it_keeps_the_ended_pages_and_says_how_many()
+    {
+        let fakes = FakeServices::example();
+        let mut state = started(&fakes, &[110]).await;
+        state.begun_at = Some(crate::report::now());
+        state.save(&fakes.store).await.expect("saved");
+        let config = crate::fakes::example_config();
+        let ports = fakes.run_ports(&config);
+        let step = crate::workflow::TrackStep {
+            run_id: "run-1".to_owned(),
+            execution_started: None,
+        };
+        let tracked = crate::steps::run::track_run(&ports, step.clone())
+            .await
+            .expect("tracks");
+        assert!(!tracked.done);
+        assert_eq!(tracked.kept, 100, "pages 1 and 2 ended; page 3 still runs");
+        let again = crate::steps::run::track_run(&ports, step)
+            .await
+            .expect("tracks");
+        assert_eq!(again.kept, 0, "nothing new ended");
+        assert_eq!(
+            fakes.automation.page_reads(),
+            2,
+            "page 3 is not read until a page's worth more have ended"
+        );
+    }
 }
