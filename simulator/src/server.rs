@@ -536,6 +536,16 @@ async fn forward(
             outgoing.append(name.clone(), value.clone());
         }
     }
+    // moto finds a signed call's account by looking its access key up in every account's IAM
+    // (each call's cost grows with the organization); the simulator knows the key's account
+    // (as moto's GetCallerIdentity answered it, once per key) and says so in moto's own header.
+    if !outgoing.contains_key("x-moto-account-id") {
+        if let Ok(caller) = caller(simulator, &headers).await {
+            if let Ok(account) = reqwest::header::HeaderValue::from_str(&caller.account) {
+                outgoing.insert("x-moto-account-id", account);
+            }
+        }
+    }
     let path = uri.path_and_query().map_or("/", |path| path.as_str());
     let answer = match simulator
         .api
