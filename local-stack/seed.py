@@ -203,10 +203,13 @@ def onboard(endpoint, accounts, documents, regions, without_role, without_shares
                     Name=document, PermissionType="Share", AccountIdsToAdd=ids[start : start + 20]
                 )
     with_role = accounts[: len(accounts) - without_role]
-    if with_role:
-        cloudformation = client(endpoint, "cloudformation")
+    cloudformation = client(endpoint, "cloudformation")
+    # In operations of ROLE_BATCH accounts: one operation over thousands of accounts outlasts the
+    # client's read timeout, and its retry finds the stack instances made.
+    for start in range(0, len(with_role), ROLE_BATCH):
+        batch = with_role[start : start + ROLE_BATCH]
         operation = cloudformation.create_stack_instances(
-            StackSetName=STACK_SET, Accounts=[account["id"] for account in with_role], Regions=["us-east-1"]
+            StackSetName=STACK_SET, Accounts=[account["id"] for account in batch], Regions=["us-east-1"]
         )["OperationId"]
         status = cloudformation.describe_stack_set_operation(StackSetName=STACK_SET, OperationId=operation)[
             "StackSetOperation"
@@ -216,6 +219,9 @@ def onboard(endpoint, accounts, documents, regions, without_role, without_shares
     for account in with_role:
         account["execution_role"] = True
 
+
+# How many accounts one CreateStackInstances operation deploys the execution role to.
+ROLE_BATCH = 500
 
 # The example config's placeholders for what only exists once seeded.
 EXAMPLE_ACCOUNT = "111122223333"

@@ -789,9 +789,11 @@ async fn internet_scale(accounts: usize, regions: usize, binaries: std::path::Pa
     assert!((1..=B5_REGIONS.len()).contains(&regions), "1 to 20 Regions");
     let regions = &B5_REGIONS[..regions];
     let (mut world, seeding) = seeded(
+        // The role in every account; no document shared (an AWS-owned runbook needs none).
         Organization::of(accounts)
             .regions(regions)
             .onboarded()
+            .without_shares(accounts)
             .without_instances(),
     )
     .await;
