@@ -27,27 +27,22 @@ const DEFAULT_LOCATION_ERRORS: u32 = 0;
 /// account.
 #[derive(Debug, Default)]
 struct LocationChecks {
-    roles: std::sync::Mutex<BTreeMap<(String, String), bool>>,
-    documents: std::sync::Mutex<BTreeMap<String, bool>>,
-    shares: std::sync::Mutex<BTreeMap<String, Vec<String>>>,
+    roles: Facts<(String, String), bool>,
+    documents: Facts<String, bool>,
+    shares: Facts<String, Vec<String>>,
 }
 
-/// The value of `key` in `map`, read with `read` (and kept) the first time; a read that fails
-/// is not kept.
-async fn checked<K: Ord + Clone, V: Clone, F>(
-    map: &std::sync::Mutex<BTreeMap<K, V>>,
-    key: K,
-    read: F,
-) -> Result<V, ApiError>
+/// Facts read once each: the locations that need one at the same time wait for one read.
+type Facts<K, V> = std::sync::Mutex<BTreeMap<K, Arc<tokio::sync::OnceCell<V>>>>;
+
+/// The value of `key` in `facts`, read with `read` the first time (the other readers of the
+/// same key wait for that read); a read that fails is not kept.
+async fn checked<K: Ord, V: Clone, F>(facts: &Facts<K, V>, key: K, read: F) -> Result<V, ApiError>
 where
     F: std::future::Future<Output = Result<V, ApiError>>,
 {
-    if let Some(value) = super::lock(map).get(&key) {
-        return Ok(value.clone());
-    }
-    let value = read.await?;
-    super::lock(map).insert(key, value.clone());
-    Ok(value)
+    let cell = Arc::clone(super::lock(facts).entry(key).or_default());
+    cell.get_or_try_init(|| read).await.cloned()
 }
 
 /// A location of a multi-location run.
