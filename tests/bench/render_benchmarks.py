@@ -318,7 +318,7 @@ def projection_section(b2, deployed):
         rows.append(
             f"| {accounts:,} x {regions} | {locations:,} | {hours(minimum)} | {hours(projected)} | {transitions:,} "
             f"| {invocations:,} / {number(gb_seconds, 0)} GB-s | {number(puts, 0)} / {number(gets, 0)} | 1 "
-            f"| ${cost:,.2f} | {hours(naive_minimum)} | {naive_transitions:,} | {locations:,} | ${naive_cost:,.2f} |"
+            f"| ${cost:,.4f} | {hours(naive_minimum)} | {naive_transitions:,} | {locations:,} | ${naive_cost:,.2f} |"
         )
     return [
         "From B2's measured calls and step durations and SSM's documented limits, what one run would take and cost "
