@@ -101,8 +101,8 @@ def b2_section(b2):
         "steps were listed only once the run had ended; reads in member accounts run side by side, each location being "
         "its own account and Region. The fabric lists them while SSM runs: `TrackRun` keeps every page of steps that "
         "have all ended, reading each of their child executions once "
-        f"({number(b2.get('kept_while_running'))} of {number(b2['locations'])} locations kept before the last one ended, "
-        f"{number(b2.get('kept_after_the_end'))} after), so the ratio can pass 1. The last location's end is the latest "
+        f"({number(b2.get('kept_while_running'))} of {number(b2['locations'])} locations kept by `TrackRun`, "
+        f"{number(b2.get('kept_after_the_end'))} left to `CollectCall` once the parents ended), so the ratio can pass 1. The last location's end is the latest "
         "step end time SSM reports; the report is published when `PublishReport` answers.",
         "",
         "| phase | seconds |",
