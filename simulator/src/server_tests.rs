@@ -1,0 +1,34 @@
+//! The front door's own parsing: the account of the credentials an `AssumeRole` answer holds.
+
+use super::assumed_credentials;
+
+#[test]
+fn when_sts_answers_an_assume_role_then_its_key_is_known_by_the_roles_account() {
+    let answer = br#"<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <AssumeRoleResult>
+<Credentials>
+  <SessionToken>FQoGZXIvYXdzEXAMPLE</SessionToken>
+  <SecretAccessKey>aJq5EXAMPLE</SecretAccessKey>
+  <Expiration>2026-11-29T11:00:00Z</Expiration>
+  <AccessKeyId>ASIA1234567890EXAMPLE</AccessKeyId>
+</Credentials>
+<AssumedRoleUser>
+  <Arn>arn:aws:sts::444455556666:assumed-role/AutomationFabric-ResultsReader/fabric</Arn>
+  <AssumedRoleId>AROA1234567890EXAMPLE:fabric</AssumedRoleId>
+</AssumedRoleUser>
+  </AssumeRoleResult>
+</AssumeRoleResponse>"#;
+    assert_eq!(
+        assumed_credentials(answer),
+        Some((
+            "ASIA1234567890EXAMPLE".to_owned(),
+            "444455556666".to_owned()
+        ))
+    );
+    assert_eq!(assumed_credentials(b"<ListBucketResult/>"), None);
+    assert_eq!(
+        assumed_credentials(b"<AssumeRoleResult><AccessKeyId>K</AccessKeyId></AssumeRoleResult>"),
+        None,
+        "no role ARN, no account"
+    );
+}
