@@ -29,6 +29,7 @@ pub mod moto;
 pub mod server;
 pub mod ssm;
 pub mod stack;
+pub mod sts_answer;
 pub mod template;
 pub mod wire;
 

@@ -520,28 +520,6 @@ async fn control_endpoint(
     }
 }
 
-/// The access key and account of the credentials an `AssumeRole` answer (STS's XML) holds: the
-/// account is the assumed role's (`arn:aws:sts::ACCOUNT:assumed-role/...`).
-fn assumed_credentials(answer: &[u8]) -> Option<(String, String)> {
-    let text = std::str::from_utf8(answer).ok()?;
-    if !text.contains("<AssumeRoleResult>") {
-        return None;
-    }
-    let element = |name: &str| {
-        let start = text.find(&format!("<{name}>"))? + name.len() + 2;
-        let end = start + text[start..].find(&format!("</{name}>"))?;
-        Some(text[start..end].trim().to_owned())
-    };
-    let access_key = element("AccessKeyId")?;
-    let account = element("Arn")?
-        .strip_prefix("arn:")?
-        .split(':')
-        .nth(3)?
-        .to_owned();
-    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
-        .then_some((access_key, account))
-}
-
 async fn forward(
     simulator: &Simulator,
     method: Method,
@@ -584,7 +562,7 @@ async fn forward(
     let answer_headers = answer.headers().clone();
     let bytes = answer.bytes().await.unwrap_or_default();
     if status.is_success() {
-        if let Some((access_key, account)) = assumed_credentials(&bytes) {
+        if let Some((access_key, account)) = crate::sts_answer::assumed_credentials(&bytes) {
             // The credentials STS just made belong to the assumed role's account: known now,
             // without asking moto which account holds the key.
             simulator
@@ -606,7 +584,3 @@ async fn forward(
     }
     response
 }
-
-#[cfg(test)]
-#[path = "server_tests.rs"]
-mod tests;
