@@ -320,9 +320,7 @@ impl Engine {
         child.parent_id = Some(parent.id.to_owned());
         child.target = target;
         child.sequence = self.next_sequence();
-        let id = child.id.clone();
-        lock(&self.executions).insert(id.clone(), child);
-        id
+        self.store(&mut lock(&self.executions), child)
     }
 
     /// `StopAutomationExecution`: asks the execution and all its descendants to stop.

@@ -75,6 +75,9 @@ pub struct Engine {
     moto: Moto,
     settings: Mutex<Settings>,
     executions: Mutex<BTreeMap<String, Execution>>,
+    /// The ids of each account-Region's executions, so its quota is checked without scanning
+    /// them all. Always locked after `executions`.
+    pools: Mutex<HashMap<(String, String), Vec<String>>>,
     client_tokens: Mutex<executions::ClientTokens>,
     step_cache: Mutex<documents::StepCache>,
     regions: crate::account::RegionSettings,
@@ -93,6 +96,7 @@ impl Engine {
             moto,
             settings: Mutex::new(settings),
             executions: Mutex::new(BTreeMap::new()),
+            pools: Mutex::new(HashMap::new()),
             client_tokens: Mutex::new(HashMap::new()),
             step_cache: Mutex::new(HashMap::new()),
             regions: crate::account::RegionSettings::default(),

@@ -134,7 +134,7 @@ impl Engine {
         let limit = self.concurrency_limit(&execution.account, &execution.region);
         let queue = self.settings().quotas.queue;
         let mut executions = lock(&self.executions);
-        let pool = Pool::of(&executions, &execution.account, &execution.region);
+        let pool = self.pool(&executions, &execution.account, &execution.region);
         // Those waiting take the slots that free first: the new one is past the queue when the
         // running and waiting ones already fill the quota and the queue.
         if pool.running + pool.waiting.len() >= limit.saturating_add(queue) {
@@ -144,9 +144,33 @@ impl Engine {
             ));
         }
         execution.sequence = self.next_sequence();
+        Ok(self.store(&mut executions, execution))
+    }
+
+    /// Stores `execution` in `executions` (the engine's, locked by the caller) and in its
+    /// account-Region's pool; returns its id.
+    pub(super) fn store(
+        &self,
+        executions: &mut BTreeMap<String, Execution>,
+        execution: Execution,
+    ) -> String {
         let id = execution.id.clone();
+        lock(&self.pools)
+            .entry((execution.account.clone(), execution.region.clone()))
+            .or_default()
+            .push(id.clone());
         executions.insert(id.clone(), execution);
-        Ok(id)
+        id
+    }
+
+    /// The executions of `account` in `region`, as the quota sees them (`executions` is the
+    /// engine's, locked by the caller).
+    fn pool(&self, executions: &BTreeMap<String, Execution>, account: &str, region: &str) -> Pool {
+        let pools = lock(&self.pools);
+        let ids = pools
+            .get(&(account.to_owned(), region.to_owned()))
+            .map_or(&[][..], Vec::as_slice);
+        Pool::of(ids.iter().filter_map(|id| executions.get(id)))
     }
 
     /// The next place in the queue.
@@ -196,7 +220,7 @@ impl Engine {
         if execution.admitted {
             return Admission::Admitted;
         }
-        let pool = Pool::of(&executions, &account, &region);
+        let pool = self.pool(&executions, &account, &region);
         let first = pool.waiting.first().map(|(_, first)| first.as_str());
         let is_child = execution.parent_id.is_some();
         // The simulator's choice where the docs are silent: a child goes before the queued
@@ -233,17 +257,14 @@ struct Pool {
 }
 
 impl Pool {
-    fn of(executions: &BTreeMap<String, Execution>, account: &str, region: &str) -> Self {
+    /// The pool of an account-Region's `executions`.
+    fn of<'a>(executions: impl Iterator<Item = &'a Execution>) -> Self {
         let mut pool = Self {
             running: 0,
             fanning_out: 0,
             waiting: Vec::new(),
         };
-        for execution in executions.values().filter(|execution| {
-            execution.account == account
-                && execution.region == region
-                && !execution.status.is_final()
-        }) {
+        for execution in executions.filter(|execution| !execution.status.is_final()) {
             if execution.admitted {
                 pool.running += 1;
                 let request = &execution.request;
