@@ -1,12 +1,16 @@
 //! `fabric run` and `fabric trigger` on a deployment: the trigger started as an execution of
 //! the deployed run state machine (as its schedules and alarm rule start it), followed through
-//! `DescribeExecution` and the execution's history (the state running now, the state whose
-//! task failed), and the run's report read back from the bucket.
+//! `DescribeExecution` and the execution's history (the state running now, the locations by
+//! status as `TrackRun` last counted them, the state whose task failed), and the run's report
+//! read back from the bucket.
 
 use crate::Failure;
+use crate::progress::ProgressLine;
 use crate::runs::{Follow, print_run_report};
+use crate::style::Style;
 use fabric::aws::{ExecutionView, Executions};
 use fabric::config::Config;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -20,6 +24,7 @@ pub(crate) async fn start_and_follow(
     state_machine: &str,
     input: &serde_json::Value,
     follow: &Follow,
+    style: Style,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     let sdk = fabric::aws::sdk_config().await;
@@ -36,6 +41,7 @@ pub(crate) async fn start_and_follow(
         &arn,
         follow.interval,
         follow.timeout,
+        style,
         out,
     )
     .await
@@ -48,6 +54,7 @@ pub(crate) async fn follow_execution(
     arn: &str,
     interval: Duration,
     timeout: Duration,
+    style: Style,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     let sdk = fabric::aws::sdk_config().await;
@@ -57,6 +64,7 @@ pub(crate) async fn follow_execution(
         arn,
         interval,
         timeout,
+        style,
         out,
     )
     .await
@@ -68,24 +76,33 @@ async fn follow_to_end(
     arn: &str,
     interval: Duration,
     timeout: Duration,
+    style: Style,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     let started = Instant::now();
     let mut shown: Option<String> = None;
+    let mut progress = ProgressLine::new(&mut *out, style);
     loop {
         let view = executions.view(arn).await?;
         if view.running_state.is_some() && view.running_state != shown {
-            writeln!(
-                out,
+            progress.line(&format!(
                 "  {:>6.1} s  {}",
                 started.elapsed().as_secs_f64(),
                 view.running_state.as_deref().unwrap_or_default()
-            )
-            .map_err(other)?;
+            ));
             shown.clone_from(&view.running_state);
         }
+        progress.stands(
+            started.elapsed(),
+            tracked_counts(&view).as_ref(),
+            view.running_state.as_deref(),
+        );
+        if let Some(error) = progress.take_error() {
+            return Err(other(error));
+        }
         if view.status != "RUNNING" {
-            return finish(config, &view, out).await;
+            drop(progress);
+            return finish(config, &view, style, out).await;
         }
         if started.elapsed() > timeout {
             return Err(other(format!(
@@ -97,15 +114,28 @@ async fn follow_to_end(
     }
 }
 
+/// The locations by status as the execution's latest `TrackRun` counted them, if it has run.
+fn tracked_counts(view: &ExecutionView) -> Option<BTreeMap<String, usize>> {
+    view.task_answers
+        .iter()
+        .rev()
+        .filter(|answer| answer.state == "TrackRun")
+        .find_map(|answer| {
+            let counts = answer.output.as_ref()?["Payload"]["counts"].clone();
+            serde_json::from_value(counts).ok()
+        })
+}
+
 /// Prints how an execution ended and its run's report; fails unless it succeeded.
 async fn finish(
     config: &Config,
     view: &ExecutionView,
+    style: Style,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     describe(view, out).map_err(other)?;
     if let Some(run_id) = view.run_id() {
-        print_run_report(config, &run_id, out).await?;
+        print_run_report(config, &run_id, style, out).await?;
     }
     if view.status == "SUCCEEDED" {
         Ok(())

@@ -6,14 +6,19 @@ mod approvals;
 mod deployment;
 mod executions;
 mod explain;
+mod failure;
 mod local;
 mod onboarding;
+mod output;
 mod plan_output;
 mod progress;
 mod runs;
+mod style;
+mod table;
 
 use clap::{Parser, Subcommand};
 use fabric::config::Config;
+use failure::Failure;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,6 +29,10 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// On failure, print the technical detail (every cause, the raw response) after the
+    /// one-line error.
+    #[arg(long, global = true)]
+    verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -47,9 +56,8 @@ enum Command {
         /// The config file.
         #[arg(long, env = "FABRIC_CONFIG", default_value = "fabric.yaml")]
         config: PathBuf,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: output::OutputArgs,
     },
     /// Run a profile across its locations and report every location's result.
     Run {
@@ -80,9 +88,8 @@ enum Command {
         /// The config file.
         #[arg(long, env = "FABRIC_CONFIG", default_value = "fabric.yaml")]
         config: PathBuf,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: output::OutputArgs,
         /// For an execution: follow it to its end, then print its run's report.
         #[arg(long)]
         wait: bool,
@@ -119,9 +126,12 @@ enum Command {
         /// The config file.
         #[arg(long, env = "FABRIC_CONFIG", default_value = "fabric.yaml")]
         config: PathBuf,
-        /// Print the full report as JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: output::OutputArgs,
+        /// Write the run's page to this file instead: one self-contained HTML file (the
+        /// accounts x Regions matrix), as published beside the JSON report.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
     /// Share the configured documents with an account in every configured Region and deploy
     /// the execution role into it.
@@ -134,9 +144,8 @@ enum Command {
         /// Say what would change; change nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Print the report as JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: output::OutputArgs,
     },
     /// Unshare the documents from an account and remove the execution role from it.
     Offboard {
@@ -148,9 +157,8 @@ enum Command {
         /// Say what would change; change nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Print the report as JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: output::OutputArgs,
     },
     /// Find every active account that lacks a share or the role, and repair it.
     Reconcile {
@@ -160,9 +168,8 @@ enum Command {
         /// Say what is missing; change nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Print the report as JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: output::OutputArgs,
     },
     /// The local AWS stack (moto and the simulator behind one endpoint), and the fabric
     /// deployed on it.
@@ -229,23 +236,6 @@ enum ConfigCommand {
     Schema,
 }
 
-/// A command's failure: bad input (exit 2) or anything else (exit 1).
-#[derive(Debug)]
-enum Failure {
-    BadInput(String),
-    Other(String),
-}
-
-impl From<fabric::Error> for Failure {
-    fn from(error: fabric::Error) -> Self {
-        if error.is_bad_input() {
-            Self::BadInput(error.to_string())
-        } else {
-            Self::Other(error.to_string())
-        }
-    }
-}
-
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -258,14 +248,7 @@ fn main() -> ExitCode {
     let mut out = std::io::stdout().lock();
     match run(cli.command, &mut out) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::BadInput(message)) => {
-            eprintln!("error: {message}");
-            ExitCode::from(2)
-        }
-        Err(Failure::Other(message)) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
+        Err(failure) => failure::report(&failure, cli.verbose),
     }
 }
 
@@ -315,17 +298,22 @@ fn config_check(file: &std::path::Path, json: bool, out: &mut impl Write) -> Res
     written.map_err(|error| Failure::Other(format!("cannot write the output: {error}")))
 }
 
+/// `fabric config schema`: the config file's JSON Schema.
+fn config_schema(out: &mut impl Write) -> Result<(), Failure> {
+    let schema = serde_json::to_string_pretty(&Config::json_schema())
+        .map_err(|error| Failure::Other(error.to_string()))?;
+    writeln!(out, "{schema}")
+        .map_err(|error| Failure::Other(format!("cannot write the output: {error}")))
+}
+
 fn run(command: Command, out: &mut impl Write) -> Result<(), Failure> {
     use fabric::model::OnboardingAction::{Offboard, Onboard};
+    let style = style::Style::of_stdout();
     let written = match command {
         Command::Config(ConfigCommand::Check { file, json }) => {
             return config_check(&file, json, out);
         }
-        Command::Config(ConfigCommand::Schema) => {
-            let schema = serde_json::to_string_pretty(&Config::json_schema())
-                .map_err(|error| Failure::Other(error.to_string()))?;
-            writeln!(out, "{schema}")
-        }
+        Command::Config(ConfigCommand::Schema) => return config_schema(out),
         Command::ExplainEvent { file, json } => {
             let bytes = explain::read_input(&file)?;
             let event = fabric::events::TriggerEvent::from_slice(&bytes)?;
@@ -336,44 +324,52 @@ fn run(command: Command, out: &mut impl Write) -> Result<(), Failure> {
             account,
             config,
             dry_run,
-            json,
-        } => return onboarding::onboard(&config, &account, Onboard, dry_run, json, out),
+            output,
+        } => {
+            let format = output.format();
+            return onboarding::onboard(&config, &account, Onboard, dry_run, format, style, out);
+        }
         Command::Offboard {
             account,
             config,
             dry_run,
-            json,
-        } => return onboarding::onboard(&config, &account, Offboard, dry_run, json, out),
+            output,
+        } => {
+            let format = output.format();
+            return onboarding::onboard(&config, &account, Offboard, dry_run, format, style, out);
+        }
         Command::Reconcile {
             config,
             dry_run,
-            json,
+            output,
         } => {
-            return onboarding::reconcile(&config, dry_run, json, out);
+            return onboarding::reconcile(&config, dry_run, output.format(), out);
         }
         Command::Plan {
             profile,
             config,
-            json,
-        } => return runs::plan(&config, &profile, json, out),
+            output,
+        } => return runs::plan(&config, &profile, output.format(), style, out),
         Command::Run {
             profile,
             config,
             follow,
         } => {
-            return runs::run(&config, &profile, follow.dry_run, &follow.follow()?, out);
+            let dry_run = follow.dry_run;
+            return runs::run(&config, &profile, dry_run, &follow.follow()?, style, out);
         }
         Command::Trigger {
             event,
             config,
             follow,
         } => {
-            return runs::trigger(&config, &event, follow.dry_run, &follow.follow()?, out);
+            let dry_run = follow.dry_run;
+            return runs::trigger(&config, &event, dry_run, &follow.follow()?, style, out);
         }
         Command::Status {
             run,
             config,
-            json,
+            output,
             wait,
             interval,
         } => {
@@ -382,10 +378,11 @@ fn run(command: Command, out: &mut impl Write) -> Result<(), Failure> {
                     &config,
                     &run,
                     std::time::Duration::from_secs(interval),
+                    style,
                     out,
                 );
             }
-            return runs::status(&config, &run, json, out);
+            return runs::status(&config, &run, output.format(), style, out);
         }
         Command::Approve {
             run,
@@ -399,7 +396,12 @@ fn run(command: Command, out: &mut impl Write) -> Result<(), Failure> {
             config,
             reason,
         } => return approvals::answer(&config, &run, approvals::Answer::Reject { reason }, out),
-        Command::Report { run, config, json } => return runs::report(&config, &run, json, out),
+        Command::Report {
+            run,
+            config,
+            output,
+            html,
+        } => return runs::report(&config, &run, html.as_deref(), output.format(), style, out),
     };
     written.map_err(|error| Failure::Other(format!("cannot write the output: {error}")))
 }

@@ -4,11 +4,14 @@
 //! the role, publish the report).
 
 use crate::Failure;
+use crate::output::OutputFormat;
+use crate::style::Style;
+use crate::table::{Cell, Table};
 use fabric::aws::{OnboardingServices, RunServices};
 use fabric::config::Config;
 use fabric::driver::{self, End, Timing};
 use fabric::model::{AccountId, OnboardingAction, OnboardingReport, RoleOutcome, ShareOutcome};
-use fabric::onboarding;
+use fabric::onboarding::{self, ReconcileReport};
 use fabric::steps::onboarding::DRY_RUN_NOT_STORED;
 use fabric::workflow::OnboardingInput;
 use std::io::Write;
@@ -25,7 +28,8 @@ pub(crate) fn onboard(
     account: &str,
     action: OnboardingAction,
     dry_run: bool,
-    json: bool,
+    format: OutputFormat,
+    style: Style,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     let config = Config::load(config)?;
@@ -44,18 +48,20 @@ pub(crate) fn onboard(
     };
     tokio::runtime::Runtime::new()
         .map_err(other)?
-        .block_on(carry_out(&config, input, json, out))
+        .block_on(carry_out(&config, input, format, style, out))
 }
 
 /// How long the command line waits between two readiness checks of a new account.
 const READINESS_WAIT: Duration = Duration::from_secs(3);
 
 /// Onboards or offboards `input`'s account through the local driver, as the onboarding state
-/// machine does, then prints the report (stored and published unless a dry run).
+/// machine does, then prints the report (stored and published unless a dry run); its progress
+/// too when the report is a table.
 pub(crate) async fn carry_out(
     config: &Config,
     input: OnboardingInput,
-    json: bool,
+    format: OutputFormat,
+    style: Style,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     let sdk = fabric::aws::sdk_config().await;
@@ -67,17 +73,8 @@ pub(crate) async fn carry_out(
         timeout: None,
     };
     let account = input.account_id.clone();
-    let outcome = if json {
-        driver::onboarding::carry_out(
-            &services.ports(config),
-            reports.ports(config).reports(),
-            input,
-            timing,
-            &mut (),
-        )
-        .await?
-    } else {
-        let mut printer = crate::progress::Printer::new(&mut *out);
+    let outcome = if format == OutputFormat::Table {
+        let mut printer = crate::progress::Printer::new(&mut *out, style);
         driver::onboarding::carry_out(
             &services.ports(config),
             reports.ports(config).reports(),
@@ -86,17 +83,29 @@ pub(crate) async fn carry_out(
             &mut printer,
         )
         .await?
+    } else {
+        driver::onboarding::carry_out(
+            &services.ports(config),
+            reports.ports(config).reports(),
+            input,
+            timing,
+            &mut (),
+        )
+        .await?
     };
     let report = &outcome.report;
-    if json {
-        return writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(report).map_err(other)?
-        )
-        .map_err(other);
+    match format {
+        OutputFormat::Json => {
+            return writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(report).map_err(other)?
+            )
+            .map_err(other);
+        }
+        OutputFormat::Csv => return report_table(report).write_csv(out).map_err(other),
+        OutputFormat::Table => print_report(report, style, out).map_err(other)?,
     }
-    print_report(report, out).map_err(other)?;
     match &outcome.published {
         Some(published) if published.report != DRY_RUN_NOT_STORED => {
             writeln!(out, "\nreport: {}", published.report).map_err(other)?;
@@ -113,38 +122,105 @@ pub(crate) async fn carry_out(
     }
 }
 
-fn print_report(report: &OnboardingReport, out: &mut impl Write) -> std::io::Result<()> {
-    writeln!(out, "\naccount {} ({:?})", report.account_id, report.action)?;
-    writeln!(out, "  {:<34} {:<14} OUTCOME", "DOCUMENT", "REGION")?;
+/// Each share of the report (document, Region, outcome and why), the execution role's, and each
+/// error that concerns neither.
+fn report_table(report: &OnboardingReport) -> Table<4> {
+    let mut table = Table::new(["DOCUMENT", "REGION", "OUTCOME", "DETAIL"]);
     for share in &report.shares {
-        let outcome = match &share.outcome {
-            ShareOutcome::Failed(reason) => format!("failed: {reason}"),
-            ShareOutcome::LimitReached(reason) => format!("limit reached: {reason}"),
-            other => format!("{other:?}"),
+        let (outcome, detail) = match &share.outcome {
+            ShareOutcome::Failed(reason) => ("Failed".to_owned(), reason.as_str()),
+            ShareOutcome::LimitReached(reason) => ("LimitReached".to_owned(), reason.as_str()),
+            other => (format!("{other:?}"), ""),
         };
-        writeln!(
-            out,
-            "  {:<34} {:<14} {outcome}",
-            share.document, share.region
-        )?;
+        table.push([
+            Cell::text(share.document.as_str()),
+            Cell::text(share.region.as_str()),
+            Cell::status(outcome),
+            Cell::text(detail),
+        ]);
     }
-    let role = match &report.role {
-        RoleOutcome::Failed(reason) => format!("failed: {reason}"),
-        RoleOutcome::Skipped(reason) => format!("skipped: {reason}"),
-        other => format!("{other:?}"),
+    let (role, detail) = match &report.role {
+        RoleOutcome::Failed(reason) => ("Failed".to_owned(), reason.as_str()),
+        RoleOutcome::Skipped(reason) => ("Skipped".to_owned(), reason.as_str()),
+        other => (format!("{other:?}"), ""),
     };
-    writeln!(out, "  execution role: {role}")?;
-    for error in &report.errors {
-        writeln!(out, "  error: {error}")?;
+    table.push([
+        Cell::text("execution role"),
+        Cell::Absent,
+        Cell::status(role),
+        Cell::text(detail),
+    ]);
+    push_errors(&mut table, &report.errors);
+    table
+}
+
+/// A row per error (one that concerns no share or role) at the end of `table`.
+fn push_errors(table: &mut Table<4>, errors: &[String]) {
+    for error in errors {
+        table.push([
+            Cell::text("error"),
+            Cell::Absent,
+            Cell::status("Failed"),
+            Cell::text(error.as_str()),
+        ]);
     }
-    Ok(())
+}
+
+fn print_report(
+    report: &OnboardingReport,
+    style: Style,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    writeln!(out, "\naccount {} ({:?})", report.account_id, report.action)?;
+    report_table(report).write_text(style, out)
+}
+
+/// Each change reconciling made (or, in a dry run, would make): the document in its Region, or
+/// the execution role; the account; what was done; and each error.
+fn reconcile_table(report: &ReconcileReport) -> Table<4> {
+    let would = |done: &'static str, planned: &'static str| {
+        if report.dry_run { planned } else { done }
+    };
+    let mut table = Table::new(["TARGET", "ACCOUNT", "CHANGE", "DETAIL"]);
+    let changes = [
+        (&report.shared, would("Shared", "WouldShare")),
+        (&report.unshared, would("Unshared", "WouldUnshare")),
+    ];
+    for (documents, change) in changes {
+        for (document, accounts) in documents {
+            for account in accounts {
+                table.push([
+                    Cell::text(document.as_str()),
+                    Cell::text(account.as_str()),
+                    Cell::status(change),
+                    Cell::text(""),
+                ]);
+            }
+        }
+    }
+    let roles = [
+        (&report.roles_deployed, would("Deployed", "WouldDeploy")),
+        (&report.roles_removed, would("Removed", "WouldRemove")),
+    ];
+    for (accounts, change) in roles {
+        for account in accounts {
+            table.push([
+                Cell::text("execution role"),
+                Cell::text(account.as_str()),
+                Cell::status(change),
+                Cell::text(""),
+            ]);
+        }
+    }
+    push_errors(&mut table, &report.errors);
+    table
 }
 
 /// `fabric reconcile`.
 pub(crate) fn reconcile(
     config: &Path,
     dry_run: bool,
-    json: bool,
+    format: OutputFormat,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     let config = Config::load(config)?;
@@ -161,13 +237,17 @@ pub(crate) fn reconcile(
                 dry_run,
             )
             .await?;
-            if json {
-                return writeln!(
-                    out,
-                    "{}",
-                    serde_json::to_string_pretty(&report).map_err(other)?
-                )
-                .map_err(other);
+            match format {
+                OutputFormat::Json => {
+                    return writeln!(
+                        out,
+                        "{}",
+                        serde_json::to_string_pretty(&report).map_err(other)?
+                    )
+                    .map_err(other);
+                }
+                OutputFormat::Csv => return reconcile_table(&report).write_csv(out).map_err(other),
+                OutputFormat::Table => {}
             }
             let verb = if dry_run { "would share" } else { "shared" };
             writeln!(out, "{} active member accounts", report.accounts).map_err(other)?;
@@ -211,4 +291,60 @@ pub(crate) fn reconcile(
             }
             Ok(())
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{print_report, report_table};
+    use crate::style::Style;
+    use fabric::model::{
+        AccountId, DocumentName, DocumentShare, OnboardingAction, OnboardingReport, Region,
+        RoleOutcome, ShareOutcome,
+    };
+
+    const REASON: &str = "AccessDenied: User arn:aws:sts::111122223333:assumed-role/fabric-onboarding/session is not authorized to perform ssm:ModifyDocumentPermission on resource arn:aws:ssm:us-east-1:111122223333:document/Automation-RunPatchBaseline";
+
+    fn report() -> OnboardingReport {
+        OnboardingReport {
+            account_id: AccountId::new("444455556666").expect("an account"),
+            action: OnboardingAction::Onboard,
+            trigger_key: "cli-444455556666".to_owned(),
+            shares: vec![DocumentShare {
+                document: DocumentName::new("Automation-RunPatchBaseline").expect("a name"),
+                region: Region::new("us-east-1").expect("a Region"),
+                outcome: ShareOutcome::Failed(REASON.to_owned()),
+            }],
+            role: RoleOutcome::Deployed,
+            errors: vec!["the account was never ready, \"PENDING\"".to_owned()],
+        }
+    }
+
+    #[test]
+    fn when_an_onboarding_report_is_shown_then_each_reason_is_whole_and_the_role_is_a_row() {
+        let mut out = Vec::new();
+        print_report(&report(), Style::PLAIN, &mut out).expect("written");
+        let shown = String::from_utf8(out).expect("UTF-8");
+        crate::table::assert_every_word_whole(REASON, &shown);
+        assert!(
+            shown.contains("  execution role               -          Deployed"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn when_an_onboarding_report_is_csv_then_shares_role_and_errors_are_records() {
+        let mut out = Vec::new();
+        report_table(&report())
+            .write_csv(&mut out)
+            .expect("written");
+        assert_eq!(
+            String::from_utf8(out).expect("UTF-8"),
+            format!(
+                "document,region,outcome,detail\n\
+                 Automation-RunPatchBaseline,us-east-1,Failed,{REASON}\n\
+                 execution role,,Deployed,\n\
+                 error,,Failed,\"the account was never ready, \"\"PENDING\"\"\"\n"
+            )
+        );
+    }
 }

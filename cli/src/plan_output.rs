@@ -1,18 +1,60 @@
 //! `fabric plan`'s output: each wave's calls, the rate control SSM will apply to each, and the
 //! locations planned and skipped.
 
+use crate::output::OutputFormat;
+use crate::style::Style;
+use crate::table::{Cell, Table};
 use fabric::plan::RunPlan;
 use std::io::Write;
 
-/// The plan as text (or JSON with `json`).
-pub(crate) fn print_plan(plan: &RunPlan, json: bool, out: &mut impl Write) -> std::io::Result<()> {
-    if json {
-        return writeln!(
+/// The plan as `format` asks: text, JSON, or CSV (one record per location, planned or skipped).
+pub(crate) fn print_plan(
+    plan: &RunPlan,
+    format: OutputFormat,
+    style: Style,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    match format {
+        OutputFormat::Table => print_text(plan, style, out),
+        OutputFormat::Json => writeln!(
             out,
             "{}",
             serde_json::to_string_pretty(plan).map_err(std::io::Error::other)?
-        );
+        ),
+        OutputFormat::Csv => locations_table(plan).write_csv(out),
     }
+}
+
+/// Every location of the plan: account, Region, wave, `Planned` or `Skipped`, and why it was
+/// skipped.
+fn locations_table(plan: &RunPlan) -> Table<5> {
+    let mut table = Table::new(["ACCOUNT", "REGION", "WAVE", "STATUS", "DETAIL"]);
+    for wave in &plan.waves {
+        for location in wave.locations() {
+            table.push([
+                Cell::text(location.account_id.as_str()),
+                Cell::text(location.region.as_str()),
+                Cell::text(wave.name.as_str()),
+                Cell::status("Planned"),
+                Cell::text(""),
+            ]);
+        }
+    }
+    for skip in &plan.skipped {
+        table.push([
+            Cell::text(skip.location.account_id.as_str()),
+            Cell::text(skip.location.region.as_str()),
+            Cell::text(skip.wave.as_str()),
+            Cell::status("Skipped"),
+            Cell::text(skip.reason.as_str()),
+        ]);
+    }
+    table
+}
+
+/// The plan for a person: each wave's calls and rate control, its locations, then the skipped
+/// ones and why.
+fn print_text(plan: &RunPlan, style: Style, out: &mut impl Write) -> std::io::Result<()> {
     let spec = &plan.request.spec;
     writeln!(
         out,
@@ -63,20 +105,26 @@ pub(crate) fn print_plan(plan: &RunPlan, json: bool, out: &mut impl Write) -> st
                 "  SSM applies each call's rate control to that call alone: an entry split over calls (at most 50 accounts and 50 Regions each) runs its calls side by side"
             )?;
         }
-        writeln!(out, "  {:<14} REGION", "ACCOUNT")?;
+        let mut locations = Table::new(["ACCOUNT", "REGION"]);
         for location in wave.locations() {
-            writeln!(out, "  {:<14} {}", location.account_id, location.region)?;
+            locations.push([
+                Cell::text(location.account_id.as_str()),
+                Cell::text(location.region.as_str()),
+            ]);
         }
+        locations.write_text(style, out)?;
     }
-    if !plan.skipped.is_empty() {
+    let mut skipped = Table::new(["ACCOUNT", "REGION", "REASON"]);
+    for skip in &plan.skipped {
+        skipped.push([
+            Cell::text(skip.location.account_id.as_str()),
+            Cell::text(skip.location.region.as_str()),
+            Cell::text(skip.reason.as_str()),
+        ]);
+    }
+    if !skipped.is_empty() {
         writeln!(out, "\nskipped")?;
-        for skip in &plan.skipped {
-            writeln!(
-                out,
-                "  {:<14} {:<14} {}",
-                skip.location.account_id, skip.location.region, skip.reason
-            )?;
-        }
+        skipped.write_text(style, out)?;
     }
     Ok(())
 }

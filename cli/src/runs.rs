@@ -5,11 +5,14 @@
 //! points at.
 
 use crate::Failure;
+use crate::output::OutputFormat;
+use crate::style::Style;
+use crate::table::{Cell, Table};
 use fabric::aws::RunServices;
 use fabric::config::Config;
 use fabric::driver::{self, End, Timing};
 use fabric::events::TriggerEvent;
-use fabric::model::{LocationStatus, RunRequest, RunTrigger};
+use fabric::model::{LocationStatus, RunReport, RunRequest, RunTrigger, status_name};
 use fabric::plan::{PlanContext, RunPlan, plan_run};
 use fabric::runs::{self, RunState};
 use fabric::steps::onboarding::{AccountEventAction, account_event_action};
@@ -87,7 +90,8 @@ async fn make_plan(
 pub(crate) fn plan(
     config: &Path,
     profile: &str,
-    json: bool,
+    format: OutputFormat,
+    style: Style,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     let config = Config::load(config)?;
@@ -95,7 +99,7 @@ pub(crate) fn plan(
         let services = services(&config).await?;
         let request = manual_request(&config, profile)?;
         let plan = make_plan(&config, &services, &format!("plan-{profile}"), request).await?;
-        crate::plan_output::print_plan(&plan, json, out).map_err(other)
+        crate::plan_output::print_plan(&plan, format, style, out).map_err(other)
     })
 }
 
@@ -106,6 +110,7 @@ pub(crate) fn run(
     profile: &str,
     dry_run: bool,
     follow: &Follow,
+    style: Style,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     let config = Config::load(config)?;
@@ -122,13 +127,14 @@ pub(crate) fn run(
             state_machine,
             &trigger,
             follow,
+            style,
             out,
         ));
     }
     if !dry_run {
         needs_wait(&request, follow)?;
     }
-    runtime()?.block_on(drive(&config, trigger, follow, out))
+    runtime()?.block_on(drive(&config, trigger, follow, style, out))
 }
 
 /// A run of several waves needs a workflow to the end: each wave waits on the one before.
@@ -150,6 +156,7 @@ pub(crate) fn trigger(
     event: &Path,
     dry_run: bool,
     follow: &Follow,
+    style: Style,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     let config = Config::load(config)?;
@@ -166,7 +173,7 @@ pub(crate) fn trigger(
                 "account events reach a deployment through its event bus: put this one with `aws events put-events` (README, \"Deploy locally\"), or carry it out here with --in-process".to_owned(),
             ));
         }
-        return account_event(&config, &event, dry_run, out);
+        return account_event(&config, &event, dry_run, style, out);
     };
     writeln!(
         out,
@@ -176,7 +183,7 @@ pub(crate) fn trigger(
     .map_err(other)?;
     runtime()?.block_on(async {
         if dry_run {
-            return preview_run(&config, event.idempotency_key.as_str(), request, out).await;
+            return preview_run(&config, event.idempotency_key.as_str(), request, style, out).await;
         }
         if let Engine::Deployed(state_machine) = &follow.engine {
             return crate::executions::start_and_follow(
@@ -184,12 +191,13 @@ pub(crate) fn trigger(
                 state_machine,
                 &value,
                 follow,
+                style,
                 out,
             )
             .await;
         }
         needs_wait(&request, follow)?;
-        drive(&config, value, follow, out).await
+        drive(&config, value, follow, style, out).await
     })
 }
 
@@ -198,6 +206,7 @@ async fn drive(
     config: &Config,
     trigger: serde_json::Value,
     follow: &Follow,
+    style: Style,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     let services = services(config).await?;
@@ -220,9 +229,9 @@ async fn drive(
     } else {
         driver::run::Follow::UntilStarted
     };
-    let mut printer = crate::progress::Printer::new(out);
+    let mut printer = crate::progress::Printer::new(&mut *out, style);
     let outcome = driver::run::carry_out(&ports, delivery, timing, until, &mut printer).await?;
-    let out = printer.out;
+    drop(printer);
     let run_id = outcome.run_id().map(ToOwned::to_owned);
     let reason = outcome.accepted.as_ref().and_then(|a| a.reason.clone());
     match (&outcome.end, run_id) {
@@ -239,7 +248,7 @@ async fn drive(
         (End::Succeeded(_) | End::Failed { .. }, Some(run_id)) => {
             let state = RunState::load(&services.store, &run_id).await?;
             let report = state.report(&services.sources()).await?;
-            print_report(&report, out).map_err(other)?;
+            print_report(&report, style, out).map_err(other)?;
             if let Some(published) = &outcome.published {
                 writeln!(
                     out,
@@ -273,11 +282,12 @@ async fn preview_run(
     config: &Config,
     run_id: &str,
     request: RunRequest,
+    style: Style,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     let services = services(config).await?;
     let plan = make_plan(config, &services, run_id, request).await?;
-    crate::plan_output::print_plan(&plan, false, out).map_err(other)?;
+    crate::plan_output::print_plan(&plan, OutputFormat::Table, style, out).map_err(other)?;
     let preview = runs::preview(&services.automation, &plan).await?;
     writeln!(
         out,
@@ -289,54 +299,66 @@ async fn preview_run(
     .map_err(other)
 }
 
-/// The report as a table: one line per location.
-fn print_report(report: &fabric::model::RunReport, out: &mut impl Write) -> std::io::Result<()> {
+/// The report as `format` asks: its table between a heading and the totals, JSON, or CSV (a
+/// header and one record per location).
+fn write_report(
+    report: &RunReport,
+    format: OutputFormat,
+    style: Style,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    match format {
+        OutputFormat::Table => print_report(report, style, out),
+        OutputFormat::Json => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(report).map_err(std::io::Error::other)?
+        ),
+        OutputFormat::Csv => report_table(report).write_csv(out),
+    }
+}
+
+/// Each location of the report: account, Region, wave, status, and the detail (why it failed,
+/// was skipped or was not started, whole; otherwise how many targets it had).
+fn report_table(report: &RunReport) -> Table<5> {
+    let mut table = Table::new(["ACCOUNT", "REGION", "WAVE", "STATUS", "DETAIL"]);
+    for result in report.locations() {
+        let detail = match &result.status {
+            LocationStatus::Automation(_) => result.failure_message.clone().unwrap_or_else(|| {
+                if result.targets.is_empty() {
+                    String::new()
+                } else {
+                    format!("{} targets", result.targets.len())
+                }
+            }),
+            LocationStatus::Skipped(reason) | LocationStatus::NotStarted(reason) => reason.clone(),
+        };
+        table.push([
+            Cell::text(result.location.account_id.as_str()),
+            Cell::text(result.location.region.as_str()),
+            result.wave.as_deref().map_or(Cell::Absent, Cell::text),
+            Cell::status(status_name(&result.status)),
+            Cell::text(detail),
+        ]);
+    }
+    table
+}
+
+/// The report as a table: one line per location (more where its detail wraps), then the
+/// totals.
+fn print_report(report: &RunReport, style: Style, out: &mut impl Write) -> std::io::Result<()> {
     writeln!(
         out,
         "\nrun {} of {}: {}",
         report.run_id,
         report.document,
-        runs::overall_status(report)
+        style.status(runs::overall_status(report))
     )?;
-    writeln!(
-        out,
-        "  {:<14} {:<14} {:<12} {:<12} DETAIL",
-        "ACCOUNT", "REGION", "WAVE", "STATUS"
-    )?;
-    for result in report.locations() {
-        let (status, detail) = match &result.status {
-            LocationStatus::Automation(status) => (
-                format!("{status:?}"),
-                result.failure_message.clone().unwrap_or_else(|| {
-                    if result.targets.is_empty() {
-                        String::new()
-                    } else {
-                        format!("{} targets", result.targets.len())
-                    }
-                }),
-            ),
-            LocationStatus::Skipped(reason) => ("Skipped".to_owned(), reason.clone()),
-            LocationStatus::NotStarted(reason) => ("NotStarted".to_owned(), reason.clone()),
-        };
-        let detail: String = detail.chars().take(110).collect();
-        writeln!(
-            out,
-            "  {:<14} {:<14} {:<12} {:<12} {detail}",
-            result.location.account_id,
-            result.location.region,
-            result.wave.as_deref().unwrap_or("-"),
-            status
-        )?;
-    }
-    let counts = report.counts_by_status();
+    report_table(report).write_text(style, out)?;
     writeln!(
         out,
         "  totals: {}",
-        counts
-            .iter()
-            .map(|(s, n)| format!("{s} {n}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        style.counts(&report.counts_by_status())
     )
 }
 
@@ -344,12 +366,13 @@ fn print_report(report: &fabric::model::RunReport, out: &mut impl Write) -> std:
 pub(crate) async fn print_run_report(
     config: &Config,
     run_id: &str,
+    style: Style,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     let services = services(config).await?;
     let state = RunState::load(&services.store, run_id).await?;
     let report = state.latest_report(&services.sources()).await?;
-    print_report(&report, out).map_err(other)?;
+    print_report(&report, style, out).map_err(other)?;
     if let Some(uri) = &state.report_uri {
         writeln!(out, "\nreport: {uri}").map_err(other)?;
     }
@@ -376,6 +399,7 @@ pub(crate) fn follow_execution(
     config: &Path,
     arn: &str,
     interval: Duration,
+    style: Style,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     if !arn.starts_with("arn:aws:states:") {
@@ -389,6 +413,7 @@ pub(crate) fn follow_execution(
         arn,
         interval,
         Duration::from_secs(3600),
+        style,
         out,
     ))
 }
@@ -398,19 +423,27 @@ pub(crate) fn follow_execution(
 pub(crate) fn status(
     config: &Path,
     run_id: &str,
-    json: bool,
+    format: OutputFormat,
+    style: Style,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     if run_id.starts_with("arn:aws:states:") {
         let run = runtime()?.block_on(crate::executions::status(run_id, out))?;
         return match run {
-            Some(run) => status(config, &run, json, out),
+            Some(run) => status(config, &run, format, style, out),
             None => Ok(()),
         };
     }
     with_run(config, run_id, async |services, state| {
         let progress = runs::progress(&services.automation, &state.started).await?;
-        if json {
+        if format == OutputFormat::Csv {
+            let mut counts = Table::new(["STATUS", "LOCATIONS"]);
+            for (status, count) in &progress.counts {
+                counts.push([Cell::status(status), Cell::text(count.to_string())]);
+            }
+            return counts.write_csv(out).map_err(other);
+        }
+        if format == OutputFormat::Json {
             let value = serde_json::json!({
                 "run_id": run_id,
                 "done": progress.done && state.next_wave >= state.plan.waves.len(),
@@ -437,7 +470,7 @@ pub(crate) fn status(
         )
         .map_err(other)?;
         for (status, count) in &progress.counts {
-            writeln!(out, "  {status}: {count}").map_err(other)?;
+            writeln!(out, "  {}: {count}", style.status(status)).map_err(other)?;
         }
         if let Some(pending) = &state.pending_approval {
             writeln!(
@@ -472,21 +505,51 @@ pub(crate) fn status(
 pub(crate) fn report(
     config: &Path,
     run_id: &str,
-    json: bool,
+    html: Option<&Path>,
+    format: OutputFormat,
+    style: Style,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    if let Some(file) = html {
+        return report_page(config, run_id, file, out);
+    }
+    with_run(config, run_id, async |services, state| {
+        let report = state.latest_report(&services.sources()).await?;
+        write_report(&report, format, style, out).map_err(other)
+    })
+}
+
+/// `fabric report RUN --html FILE`: the run's page (as published beside its JSON report, or as
+/// the run stands) written to `file`.
+fn report_page(
+    config: &Path,
+    run_id: &str,
+    file: &Path,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     with_run(config, run_id, async |services, state| {
         let report = state.latest_report(&services.sources()).await?;
-        if json {
-            writeln!(
-                out,
-                "{}",
-                serde_json::to_string_pretty(&report).map_err(other)?
-            )
-            .map_err(other)
-        } else {
-            print_report(&report, out).map_err(other)
+        let link = state
+            .report_uri
+            .as_ref()
+            .map(|uri| fabric::report_page::JsonLink {
+                href: uri.clone(),
+                text: uri.clone(),
+            });
+        let page = fabric::report_page::RunPage {
+            json_report: link.as_ref(),
+            ..state.page(&report)
         }
+        .render();
+        std::fs::write(file, page)
+            .map_err(|error| Failure::Other(format!("cannot write {}: {error}", file.display())))?;
+        writeln!(
+            out,
+            "wrote {} ({} locations of run {run_id})",
+            file.display(),
+            report.locations().len()
+        )
+        .map_err(other)
     })
 }
 
@@ -497,6 +560,7 @@ fn account_event(
     config: &Config,
     event: &TriggerEvent,
     dry_run: bool,
+    style: Style,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     match account_event_action(config, event) {
@@ -512,7 +576,138 @@ fn account_event(
                 input.action, input.account_id, event.idempotency_key
             )
             .map_err(other)?;
-            runtime()?.block_on(crate::onboarding::carry_out(config, input, false, out))
+            runtime()?.block_on(crate::onboarding::carry_out(
+                config,
+                input,
+                OutputFormat::Table,
+                style,
+                out,
+            ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_report;
+    use crate::output::OutputFormat;
+    use crate::style::Style;
+    use fabric::model::{
+        AccountId, AutomationStatus, DocumentRef, Location, LocationResult, LocationStatus, Region,
+        RunReport, RunTrigger,
+    };
+
+    /// SSM's reason when the execution role cannot be assumed, with more than 200 characters.
+    const LONG_REASON: &str = "Step fails when it is Executing. Fail to execute step: Unable to assume role arn:aws:iam::190284592411:role/AWS-SystemsManager-AutomationExecutionRole in account 190284592411, because its trust policy does not name the central account 111122223333; \"redeploy the role\", then retry.";
+
+    fn location(account: &str, region: &str) -> Location {
+        Location::new(
+            AccountId::new(account).expect("an account"),
+            Region::new(region).expect("a Region"),
+        )
+    }
+
+    /// A run of three locations: one failed with a long reason, one succeeded, one not started.
+    fn report() -> RunReport {
+        let failed = location("190284592411", "us-east-1");
+        let succeeded = location("444455556666", "us-west-2");
+        let unstarted = location("777788889999", "eu-west-1");
+        let mut report = RunReport::new(
+            "run-1",
+            DocumentRef::parse("Automation-RunPatchBaseline").expect("a document"),
+            Some("patch-baseline".to_owned()),
+            RunTrigger::Manual {
+                requested_by: "test".to_owned(),
+            },
+            [&failed, &succeeded, &unstarted].map(|location| {
+                LocationResult::not_started(location.clone(), Some("canary".to_owned()), "planned")
+            }),
+        );
+        let mut result = LocationResult::not_started(failed, Some("canary".to_owned()), "");
+        result.status = LocationStatus::Automation(AutomationStatus::Failed);
+        result.failure_message = Some(LONG_REASON.to_owned());
+        report.record(result).expect("planned");
+        let mut result = LocationResult::not_started(succeeded, None, "");
+        result.status = LocationStatus::Automation(AutomationStatus::Success);
+        report.record(result).expect("planned");
+        report
+    }
+
+    fn written(format: OutputFormat, style: Style) -> String {
+        let mut out = Vec::new();
+        write_report(&report(), format, style, &mut out).expect("written");
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    #[test]
+    fn when_a_reason_is_long_then_the_table_wraps_it_under_its_column_and_cuts_no_word() {
+        assert!(LONG_REASON.len() > 200);
+        let shown = written(OutputFormat::Table, Style::PLAIN);
+        let lines: Vec<&str> = shown.lines().collect();
+        let header = lines
+            .iter()
+            .find(|line| line.trim_start().starts_with("ACCOUNT"))
+            .expect("a header");
+        let column = header.find("DETAIL").expect("a DETAIL column");
+        let first = lines
+            .iter()
+            .position(|line| line.contains("190284592411  us-east-1"))
+            .expect("the failed location's line");
+        assert_eq!(lines[first].find("Step fails"), Some(column), "{shown}");
+        let continued: Vec<&str> = lines[first + 1..]
+            .iter()
+            .take_while(|line| line.starts_with(&" ".repeat(column)))
+            .map(|line| line.trim())
+            .collect();
+        assert!(continued.len() >= 2, "{shown}");
+        assert!(
+            lines.iter().all(|line| line.chars().count() <= Style::PLAIN.width
+                || line.trim() == "arn:aws:iam::190284592411:role/AWS-SystemsManager-AutomationExecutionRole"),
+            "{shown}"
+        );
+        let mut detail = vec![lines[first][column..].trim()];
+        detail.extend(continued);
+        assert_eq!(detail.join(" "), LONG_REASON, "{shown}");
+        crate::table::assert_every_word_whole(LONG_REASON, &shown);
+        assert!(
+            shown.contains("totals: Failed 1, NotStarted 1, Success 1"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn when_the_report_is_csv_then_each_location_is_a_record_with_its_reason_whole_and_quoted() {
+        let shown = written(OutputFormat::Csv, Style::PLAIN);
+        let quoted = format!("\"{}\"", LONG_REASON.replace('"', "\"\""));
+        assert_eq!(
+            shown,
+            format!(
+                "account,region,wave,status,detail\n\
+                 190284592411,us-east-1,canary,Failed,{quoted}\n\
+                 444455556666,us-west-2,,Success,\n\
+                 777788889999,eu-west-1,canary,NotStarted,planned\n"
+            )
+        );
+    }
+
+    #[test]
+    fn when_the_report_is_json_then_it_reads_back_as_the_same_report() {
+        let shown = written(OutputFormat::Json, Style::PLAIN);
+        let back: RunReport = serde_json::from_str(&shown).expect("the report as JSON");
+        assert_eq!(back, report());
+    }
+
+    #[test]
+    fn when_colour_is_on_then_the_statuses_are_coloured_and_off_they_are_not() {
+        let coloured = Style {
+            colour: true,
+            ..Style::PLAIN
+        };
+        let shown = written(OutputFormat::Table, coloured);
+        assert!(shown.contains("\x1b[31mFailed\x1b[0m"), "{shown:?}");
+        assert!(shown.contains("\x1b[32mSuccess\x1b[0m"), "{shown:?}");
+        assert!(shown.contains("\x1b[33mNotStarted\x1b[0m"), "{shown:?}");
+        assert!(!written(OutputFormat::Table, Style::PLAIN).contains('\x1b'));
+        assert!(!written(OutputFormat::Csv, coloured).contains('\x1b'));
     }
 }

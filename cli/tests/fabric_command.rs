@@ -216,3 +216,181 @@ fn when_a_run_has_no_deployed_state_machine_then_it_exits_2_naming_the_ways_to_r
     assert!(stderr.contains("--state-machine"), "{stderr}");
     assert!(stderr.contains("--in-process"), "{stderr}");
 }
+
+/// A local port nothing listens on: bound, then let go.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free local port");
+    listener.local_addr().expect("a bound address").port()
+}
+
+/// `fabric plan patch-baseline` (and `extra` arguments) in an environment with no AWS setting
+/// but `settings`: no profile, config files that do not exist, no instance metadata, and the
+/// endpoint at a local port nothing listens on.
+fn plan_with_only(settings: &[(&str, &str)], extra: &[&str]) -> (Output, std::time::Duration) {
+    let missing = repo().join("no-such-directory");
+    let endpoint = format!("http://127.0.0.1:{}", closed_port());
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fabric"));
+    command
+        .current_dir(repo())
+        .args([
+            "plan",
+            "patch-baseline",
+            "--config",
+            "config/fabric.example.yaml",
+        ])
+        .args(extra);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("AWS_") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .env("AWS_CONFIG_FILE", missing.join("config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", missing.join("credentials"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .envs(settings.iter().copied());
+    let started = std::time::Instant::now();
+    let output = command.output().expect("fabric runs");
+    (output, started.elapsed())
+}
+
+#[test]
+fn when_there_are_no_credentials_then_one_short_line_says_to_set_them() {
+    let (output, _) = plan_with_only(&[], &[]);
+
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = stderr(&output);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.chars().count() < 300, "{stderr}");
+    assert!(stderr.starts_with("error: organizations "), "{stderr}");
+    assert!(stderr.contains("found no AWS credentials"), "{stderr}");
+    assert!(stderr.contains("eval \"$(fabric local env)\""), "{stderr}");
+    assert!(
+        stderr.contains("(run with --verbose for details)"),
+        "{stderr}"
+    );
+}
+
+/// A local instance metadata service that refuses every request (`403`, as a proxy does where
+/// the machine is no EC2 instance), and its address.
+fn refusing_metadata_service() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free local port");
+    let address = listener.local_addr().expect("a bound address");
+    std::thread::spawn(move || {
+        for mut connection in listener.incoming().flatten() {
+            let mut request = [0_u8; 4096];
+            let _ = std::io::Read::read(&mut connection, &mut request);
+            let _ = connection.write_all(
+                b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            );
+        }
+    });
+    format!("http://{address}")
+}
+
+#[test]
+fn when_the_instance_metadata_service_refuses_too_then_the_line_still_says_no_credentials() {
+    let metadata = refusing_metadata_service();
+    let settings = [
+        ("AWS_EC2_METADATA_DISABLED", "false"),
+        ("AWS_EC2_METADATA_SERVICE_ENDPOINT", metadata.as_str()),
+    ];
+    let (output, _) = plan_with_only(&settings, &[]);
+
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = stderr(&output);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.chars().count() < 300, "{stderr}");
+    assert!(stderr.contains("found no AWS credentials"), "{stderr}");
+    assert!(stderr.contains("eval \"$(fabric local env)\""), "{stderr}");
+}
+
+#[test]
+fn when_there_are_no_credentials_and_verbose_then_the_sdk_detail_follows_the_line() {
+    let (output, _) = plan_with_only(&[], &["--verbose"]);
+
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = stderr(&output);
+    let mut lines = stderr.lines();
+    let line = lines.next().unwrap_or_default();
+    assert!(line.contains("found no AWS credentials"), "{stderr}");
+    assert!(!line.contains("--verbose"), "{stderr}");
+    let detail = lines.collect::<Vec<_>>().join("\n");
+    assert!(detail.contains("DispatchFailure"), "{stderr}");
+    assert!(
+        detail.contains("no providers in chain provided credentials"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn when_the_endpoint_cannot_be_reached_then_one_line_says_to_start_the_local_stack() {
+    // One attempt: the fabric's 8, with backoff, would take half a minute to fail.
+    let credentials = [
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_MAX_ATTEMPTS", "1"),
+    ];
+    let (output, took) = plan_with_only(&credentials, &[]);
+
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = stderr(&output);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.chars().count() < 300, "{stderr}");
+    assert!(stderr.starts_with("error: organizations "), "{stderr}");
+    assert!(stderr.contains("could not reach the endpoint"), "{stderr}");
+    assert!(stderr.contains("AWS_ENDPOINT_URL"), "{stderr}");
+    assert!(stderr.contains("`fabric local up`"), "{stderr}");
+    assert!(took < std::time::Duration::from_secs(20), "took {took:?}");
+}
+
+#[test]
+fn when_a_listing_command_is_asked_for_help_then_it_offers_output_formats_and_json() {
+    let commands: [&[&str]; 6] = [
+        &["plan", "-h"],
+        &["report", "-h"],
+        &["status", "-h"],
+        &["onboard", "-h"],
+        &["offboard", "-h"],
+        &["reconcile", "-h"],
+    ];
+    for command in commands {
+        let output = fabric(command, None);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{command:?}: {}",
+            stderr(&output)
+        );
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(help.contains("--output <FORMAT>"), "{command:?}: {help}");
+        assert!(help.contains("table, json, csv"), "{command:?}: {help}");
+        assert!(help.contains("--json"), "{command:?}: {help}");
+    }
+}
+
+#[test]
+fn when_an_output_format_is_unknown_or_given_twice_then_it_exits_2_before_any_call() {
+    let unknown = fabric(
+        &[
+            "plan",
+            "patch-baseline",
+            "--config",
+            "config/fabric.example.yaml",
+            "--output",
+            "xml",
+        ],
+        None,
+    );
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        stderr(&unknown).contains("table, json, csv"),
+        "{}",
+        stderr(&unknown)
+    );
+    let twice = fabric(&["report", "run-1", "--json", "--output", "csv"], None);
+    assert_eq!(twice.status.code(), Some(2));
+    assert!(stderr(&twice).contains("--output"), "{}", stderr(&twice));
+}

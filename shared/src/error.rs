@@ -77,18 +77,27 @@ pub enum Error {
 
     /// An AWS call failed. `retryable` says whether trying again later can help (throttling,
     /// a transient fault), so callers and state machines retry only those.
-    #[error("{service} {operation} failed{}: {message}", code.as_deref().map(|code| format!(" ({code})")).unwrap_or_default())]
+    #[error("{service} {operation}{} failed{}: {message}", region.as_deref().map(|region| format!(" in {region}")).unwrap_or_default(), code.as_deref().map(|code| format!(" ({code})")).unwrap_or_default())]
     Aws {
         /// The service, e.g. `ssm`.
         service: &'static str,
         /// The operation, e.g. `StartAutomationExecution`.
         operation: &'static str,
+        /// The Region the call went to, when the client that made it says (boxed: the error
+        /// stays small enough to return by value).
+        region: Option<Box<str>>,
         /// AWS's error code, when there was one.
         code: Option<String>,
-        /// What AWS (or the transport) said.
+        /// What AWS said, or what the fabric made of a failure without an answer ("found no
+        /// AWS credentials").
         message: String,
         /// Whether the same call may succeed later.
         retryable: bool,
+        /// What the failure comes down to for whoever must act on it.
+        failure: AwsFailure,
+        /// The SDK's full account of the failure (every cause, the raw response), for logs and
+        /// `--verbose`; never part of the message, which stays one readable line.
+        detail: Option<Box<str>>,
     },
 
     /// Something the caller named does not exist: a run profile, a run, a started call.
@@ -164,6 +173,69 @@ pub enum Error {
     },
 }
 
+/// What a failed AWS call comes down to, as far as a person can act on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AwsFailure {
+    /// The SDK's credentials provider chain found no credentials, or could not load them.
+    NoCredentials,
+    /// The endpoint could not be reached: the connection was refused, the host name did not
+    /// resolve, connecting timed out.
+    Unreachable,
+    /// The credentials' session has expired.
+    ExpiredToken,
+    /// The credentials are not valid, or may not make the call.
+    AccessDenied,
+    /// The service still throttled the call when the retries ran out.
+    Throttled {
+        /// The most attempts the fabric's retry configuration allows a call.
+        max_attempts: u32,
+    },
+    /// Anything else: the service's code and message say what.
+    Other,
+}
+
+impl AwsFailure {
+    /// What to do about a failure of `service`'s `operation`, when there is more to say than
+    /// the service's own message.
+    fn advice(self, service: &str, operation: &str) -> Option<String> {
+        match self {
+            Self::NoCredentials => Some(
+                "set AWS credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); \
+                 for the local stack: eval \"$(fabric local env)\""
+                    .to_owned(),
+            ),
+            Self::Unreachable => Some(
+                "check AWS_ENDPOINT_URL and the network; for the local stack: `fabric local up`, \
+                 then eval \"$(fabric local env)\""
+                    .to_owned(),
+            ),
+            Self::ExpiredToken => {
+                Some("the credentials have expired: refresh them and try again".to_owned())
+            }
+            Self::AccessDenied => {
+                let action = crate::aws::iam_action(service, operation);
+                Some(if operation == "AssumeRole" {
+                    format!(
+                        "check that the credentials are valid, that their IAM role or user allows \
+                         {action}, and that the assumed role's trust policy names them"
+                    )
+                } else {
+                    format!(
+                        "check that the credentials are valid and that their IAM role or user \
+                         allows {action}"
+                    )
+                })
+            }
+            Self::Throttled { max_attempts } => Some(format!(
+                "still throttled after up to {max_attempts} attempts: try again later, or lower \
+                 the concurrency"
+            )),
+            Self::Other => None,
+        }
+    }
+}
+
 impl Error {
     /// A stable name for the kind of error, for state machine `Retry`/`Catch` rules
     /// (`ErrorEquals`) and structured logs. Renaming one is a breaking change.
@@ -194,6 +266,30 @@ impl Error {
     pub fn aws_code(&self) -> Option<&str> {
         match self {
             Self::Aws { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// What to do about the error, when its message alone does not say: for an AWS failure
+    /// with no credentials, an unreachable endpoint, expired credentials, access denied or
+    /// throttling.
+    pub fn advice(&self) -> Option<String> {
+        match self {
+            Self::Aws {
+                service,
+                operation,
+                failure,
+                ..
+            } => failure.advice(service, operation),
+            _ => None,
+        }
+    }
+
+    /// The technical account of the error behind its message (an SDK failure's every cause
+    /// and raw response), when there is one.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            Self::Aws { detail, .. } => detail.as_deref(),
             _ => None,
         }
     }

@@ -21,6 +21,7 @@ pub mod onboarding;
 pub mod plan;
 pub mod ports;
 pub mod report;
+pub mod report_page;
 pub mod runs;
 pub mod steps;
 pub mod stored_run;

@@ -33,6 +33,8 @@ pub struct OrgAccount {
     pub name: String,
     /// Its state.
     pub status: AccountStatus,
+    /// The OU (or root) it is directly in, when the listing that found it says.
+    pub parent: Option<OuId>,
 }
 
 /// The organization's accounts.

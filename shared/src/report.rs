@@ -9,6 +9,7 @@ use crate::model::{
     RunTrigger, ShareOutcome,
 };
 use crate::ports::{Notification, Notifier, ReportStore};
+use crate::report_page::{JsonLink, RunPage, onboarding_page};
 use crate::runs::overall_status;
 use chrono::{DateTime, Datelike, Utc};
 use serde_json::json;
@@ -70,8 +71,23 @@ fn failure_reason(result: &LocationResult) -> String {
     reason.chars().take(300).collect()
 }
 
-/// The summary of `report`, whose full version is at `report_uri`.
-pub fn run_notification(report: &RunReport, report_uri: &str) -> Notification {
+/// Where a stored report is: its machine-readable JSON and its page for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportLinks {
+    /// The JSON report (for a run: its index).
+    pub report: String,
+    /// The HTML page beside it ([`crate::report_page`]).
+    pub page: String,
+}
+
+/// The line of a summary that says where the full report is.
+const FULL_REPORT: &str = "Full report: ";
+/// The line of a summary that says where the report's page is.
+const REPORT_PAGE: &str = "Report page: ";
+
+/// The summary of `report`, whose full version and page are at `links`.
+pub fn run_notification(report: &RunReport, links: &ReportLinks) -> Notification {
+    let report_uri = links.report.as_str();
     let status = overall_status(report);
     let counts = report.counts_by_status();
     let total = report.locations().len();
@@ -104,9 +120,10 @@ pub fn run_notification(report: &RunReport, report_uri: &str) -> Notification {
         })).collect::<Vec<_>>(),
         "failed_not_listed": failures.len() - listed.len(),
         "report": report_uri,
+        "page": links.page,
         "parent_execution_ids": report.parent_execution_ids.iter().take(20).collect::<Vec<_>>(),
     });
-    let mut message = summary_text(report, status, &counts, &failures, listed, report_uri);
+    let mut message = summary_text(report, status, &counts, &failures, listed, links);
     message.push_str("\n--- JSON ---\n");
     message.push_str(&summary.to_string());
     let attributes = BTreeMap::from([
@@ -139,7 +156,7 @@ fn summary_text(
     counts: &BTreeMap<String, usize>,
     failures: &[&LocationResult],
     listed: &[&LocationResult],
-    report_uri: &str,
+    links: &ReportLinks,
 ) -> String {
     let mut text = String::new();
     let profile = report
@@ -174,12 +191,16 @@ fn summary_text(
             );
         }
     }
-    let _ = writeln!(text, "\nFull report: {report_uri}");
+    let _ = writeln!(
+        text,
+        "\n{FULL_REPORT}{}\n{REPORT_PAGE}{}",
+        links.report, links.page
+    );
     text
 }
 
 /// AWS Chatbot's description limit, in characters: longer summaries are cut there (the full
-/// report's location is at the top, so it always survives).
+/// report's location and its page's are at the top, so they always survive).
 const CHATBOT_MAX_DESCRIPTION_CHARS: usize = 8000;
 
 /// `notification` in AWS Chatbot's custom notification format (`version` 1.0, `source`
@@ -190,11 +211,13 @@ pub fn chatbot_message(notification: &Notification) -> String {
         .split("\n--- JSON ---\n")
         .next()
         .unwrap_or_default();
-    let report_line = human
-        .lines()
-        .find(|line| line.starts_with("Full report: "))
-        .unwrap_or_default();
-    let description: String = format!("{report_line}\n\n{human}")
+    let line = |label: &str| {
+        human
+            .lines()
+            .find(|line| line.starts_with(label))
+            .unwrap_or_default()
+    };
+    let description: String = format!("{}\n{}\n\n{human}", line(FULL_REPORT), line(REPORT_PAGE))
         .chars()
         .take(CHATBOT_MAX_DESCRIPTION_CHARS)
         .collect();
@@ -229,65 +252,72 @@ pub fn notification_bytes(notification: &Notification) -> usize {
 pub struct Published {
     /// The stored report.
     pub report_uri: String,
+    /// Its page for people.
+    pub page_uri: String,
     /// Its key in the report store (for a run: its index, [`crate::stored_run::index_key`]).
     pub report_key: String,
     /// The SNS message id, when a topic is configured.
     pub message_id: Option<String>,
 }
 
-/// Stores `report` (an index and its locations in parts: [`crate::stored_run`]) and publishes
-/// its summary (when there is a notifier).
+/// Stores `run`'s report (an index and its locations in parts: [`crate::stored_run`]) and its
+/// page beside the index, then publishes its summary (when there is a notifier).
 pub async fn publish_run(
-    report: &RunReport,
+    run: &RunPage<'_>,
     store: &dyn ReportStore,
     notifier: Option<&dyn Notifier>,
     finished: DateTime<Utc>,
 ) -> Result<Published> {
+    let report = run.report;
     let report_uri =
         crate::stored_run::store_run(report, overall_status(report), finished, store).await?;
     let report_key = crate::stored_run::index_key(&report.run_id, finished);
+    let link = JsonLink {
+        href: format!("{}.json", report.run_id),
+        text: report_uri.clone(),
+    };
+    let page = RunPage {
+        finished_at: Some(finished),
+        json_report: Some(&link),
+        ..*run
+    }
+    .render();
+    let page_key = crate::stored_run::page_key(&report.run_id, finished);
+    let links = ReportLinks {
+        report: report_uri,
+        page: store.put(&page_key, page.into_bytes()).await?,
+    };
+    announce(links, report_key, notifier, |links| {
+        run_notification(report, links)
+    })
+    .await
+}
+
+/// Publishes the summary `notification` makes of a report stored at `links` (when there is a
+/// notifier): where it went.
+async fn announce(
+    links: ReportLinks,
+    report_key: String,
+    notifier: Option<&dyn Notifier>,
+    notification: impl FnOnce(&ReportLinks) -> Notification,
+) -> Result<Published> {
     let message_id = match notifier {
-        Some(notifier) => Some(
-            notifier
-                .publish(&run_notification(report, &report_uri))
-                .await?,
-        ),
+        Some(notifier) => Some(notifier.publish(&notification(&links)).await?),
         None => None,
     };
     Ok(Published {
-        report_uri,
+        report_uri: links.report,
+        page_uri: links.page,
         report_key,
         message_id,
     })
 }
 
-/// Stores `report` as JSON under `key`, then publishes the summary `notification` makes from
-/// the stored report's location (when there is a notifier).
-async fn store_and_publish<R: serde::Serialize>(
-    report: &R,
-    key: &str,
-    store: &dyn ReportStore,
-    notifier: Option<&dyn Notifier>,
-    notification: impl FnOnce(&str) -> Notification,
-) -> Result<Published> {
-    let body = serde_json::to_vec_pretty(report)
-        .map_err(|error| crate::Error::unserializable("the report", &error))?;
-    let report_uri = store.put(key, body).await?;
-    let message_id = match notifier {
-        Some(notifier) => Some(notifier.publish(&notification(&report_uri)).await?),
-        None => None,
-    };
-    Ok(Published {
-        report_uri,
-        report_key: key.to_owned(),
-        message_id,
-    })
-}
-
-/// Where an onboarding report is stored: `onboarding/year=YYYY/month=MM/day=DD/<account>-<key>.json`.
-pub fn onboarding_report_key(report: &OnboardingReport, finished: DateTime<Utc>) -> String {
+/// Where an onboarding report is stored, without its extension (`.json` for the report,
+/// `.html` for its page): `onboarding/year=YYYY/month=MM/day=DD/<account>-<key>`.
+pub fn onboarding_report_stem(report: &OnboardingReport, finished: DateTime<Utc>) -> String {
     format!(
-        "onboarding/year={:04}/month={:02}/day={:02}/{}-{}.json",
+        "onboarding/year={:04}/month={:02}/day={:02}/{}-{}",
         finished.year(),
         finished.month(),
         finished.day(),
@@ -296,8 +326,9 @@ pub fn onboarding_report_key(report: &OnboardingReport, finished: DateTime<Utc>)
     )
 }
 
-/// The summary of an onboarding report, whose full version is at `report_uri`.
-pub fn onboarding_notification(report: &OnboardingReport, report_uri: &str) -> Notification {
+/// The summary of an onboarding report, whose full version and page are at `links`.
+pub fn onboarding_notification(report: &OnboardingReport, links: &ReportLinks) -> Notification {
+    let report_uri = links.report.as_str();
     let verb = match report.action {
         OnboardingAction::Onboard => "onboarded",
         OnboardingAction::Offboard => "offboarded",
@@ -335,8 +366,12 @@ pub fn onboarding_notification(report: &OnboardingReport, report_uri: &str) -> N
             problem.chars().take(300).collect::<String>()
         );
     }
-    let _ = writeln!(message, "\nFull report: {report_uri}\n\n--- JSON ---");
-    message.push_str(&json!({"account_id": report.account_id, "action": report.action, "status": status, "problems": problems.len(), "report": report_uri}).to_string());
+    let _ = writeln!(
+        message,
+        "\n{FULL_REPORT}{report_uri}\n{REPORT_PAGE}{}\n\n--- JSON ---",
+        links.page
+    );
+    message.push_str(&json!({"account_id": report.account_id, "action": report.action, "status": status, "problems": problems.len(), "report": report_uri, "page": links.page}).to_string());
     Notification {
         subject: format!(
             "[Automation Fabric] Account {} {verb}: {status}",
@@ -351,20 +386,33 @@ pub fn onboarding_notification(report: &OnboardingReport, report_uri: &str) -> N
     }
 }
 
-/// Stores an onboarding report and publishes its summary (when there is a notifier).
+/// Stores an onboarding report as JSON and its page beside it, then publishes its summary
+/// (when there is a notifier).
 pub async fn publish_onboarding(
     report: &OnboardingReport,
     store: &dyn ReportStore,
     notifier: Option<&dyn Notifier>,
     finished: DateTime<Utc>,
 ) -> Result<Published> {
-    store_and_publish(
-        report,
-        &onboarding_report_key(report, finished),
-        store,
-        notifier,
-        |uri| onboarding_notification(report, uri),
-    )
+    let stem = onboarding_report_stem(report, finished);
+    let report_key = format!("{stem}.json");
+    let body = serde_json::to_vec_pretty(report)
+        .map_err(|error| crate::Error::unserializable("the report", &error))?;
+    let report_uri = store.put(&report_key, body).await?;
+    let link = JsonLink {
+        href: report_key.rsplit('/').next().unwrap_or_default().to_owned(),
+        text: report_uri.clone(),
+    };
+    let page = onboarding_page(report, Some(&link));
+    let links = ReportLinks {
+        report: report_uri,
+        page: store
+            .put(&format!("{stem}.html"), page.into_bytes())
+            .await?,
+    };
+    announce(links, report_key, notifier, |links| {
+        onboarding_notification(report, links)
+    })
     .await
 }
 
@@ -412,10 +460,19 @@ mod tests {
         let report = big_report(1000);
         assert_eq!(report.locations().len(), 4000);
         let uri = "s3://automation-fabric-reports-111122223333/reports/runs/year=2026/month=11/day=22/run.json";
-        let notification = run_notification(&report, uri);
+        let links = ReportLinks {
+            report: uri.to_owned(),
+            page: uri.replace(".json", ".html"),
+        };
+        let notification = run_notification(&report, &links);
         let size = notification_bytes(&notification);
         assert!(size < SNS_MAX_BYTES, "{size} bytes");
         assert!(notification.message.contains(uri));
+        assert!(
+            notification
+                .message
+                .contains(&format!("{REPORT_PAGE}{}", links.page))
+        );
         assert!(notification.message.contains("more in the full report"));
         assert!(
             notification.subject.chars().count() <= 100,
@@ -447,7 +504,11 @@ mod tests {
     fn when_chatbot_format_is_asked_then_the_summary_is_a_custom_notification_naming_the_report() {
         let report = big_report(1000);
         let uri = "s3://bucket/reports/runs/run.json";
-        let message = chatbot_message(&run_notification(&report, uri));
+        let links = ReportLinks {
+            report: uri.to_owned(),
+            page: "s3://bucket/reports/runs/run.html".to_owned(),
+        };
+        let message = chatbot_message(&run_notification(&report, &links));
         let value: serde_json::Value = serde_json::from_str(&message).expect("JSON");
         assert_eq!(value["version"], "1.0");
         assert_eq!(value["source"], "custom");
@@ -455,7 +516,7 @@ mod tests {
             .as_str()
             .expect("a description");
         assert!(
-            description.starts_with(&format!("Full report: {uri}")),
+            description.starts_with(&format!("{FULL_REPORT}{uri}\n{REPORT_PAGE}{}", links.page)),
             "{description}"
         );
         assert!(description.chars().count() <= CHATBOT_MAX_DESCRIPTION_CHARS);

@@ -76,6 +76,12 @@ pub fn index_key(run_id: &str, finished: Timestamp) -> String {
     format!("runs/{}/{run_id}.json", date_partition(finished))
 }
 
+/// Where the page of run `run_id` ([`crate::report_page`]), finished at `finished`, is stored:
+/// beside its index.
+pub fn page_key(run_id: &str, finished: Timestamp) -> String {
+    format!("runs/{}/{run_id}.html", date_partition(finished))
+}
+
 /// Where part `part` of run `run_id`'s locations is stored.
 pub fn part_key(run_id: &str, finished: Timestamp, part: usize) -> String {
     format!(

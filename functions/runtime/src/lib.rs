@@ -21,6 +21,11 @@ impl From<fabric::Error> for FunctionError {
 
 impl From<FunctionError> for Diagnostic {
     fn from(FunctionError(error): FunctionError) -> Self {
+        if let Some(detail) = error.detail() {
+            // The SDK's full account (every cause, the raw response) goes to the logs; the
+            // diagnostic keeps the one-line message.
+            tracing::error!(error_type = error.error_type(), %error, detail, "AWS call failed");
+        }
         Diagnostic {
             error_type: error.error_type().to_owned(),
             error_message: error.to_string(),

@@ -53,7 +53,14 @@ impl Documents for SsmDocuments {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| aws_error("ssm", "ListDocuments", e))?;
+            let page = page.map_err(|e| {
+                aws_error(
+                    Some(&aws_config::Region::new(region.to_string())),
+                    "ssm",
+                    "ListDocuments",
+                    e,
+                )
+            })?;
             names.extend(
                 page.document_identifiers()
                     .iter()
@@ -79,7 +86,14 @@ impl Documents for SsmDocuments {
                 .set_next_token(token.clone())
                 .send()
                 .await
-                .map_err(|e| aws_error("ssm", "DescribeDocumentPermission", e))?;
+                .map_err(|e| {
+                    aws_error(
+                        client.config().region(),
+                        "ssm",
+                        "DescribeDocumentPermission",
+                        e,
+                    )
+                })?;
             accounts.extend(answer.account_ids().iter().cloned());
             match answer.next_token() {
                 Some(next) if !next.is_empty() => token = Some(next.to_owned()),
@@ -120,7 +134,14 @@ impl Documents for SsmDocuments {
                 .set_account_ids_to_remove(slice(remove))
                 .send()
                 .await
-                .map_err(|e| aws_error("ssm", "ModifyDocumentPermission", e))?;
+                .map_err(|e| {
+                    aws_error(
+                        client.config().region(),
+                        "ssm",
+                        "ModifyDocumentPermission",
+                        e,
+                    )
+                })?;
         }
         Ok(())
     }

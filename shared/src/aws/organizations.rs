@@ -44,6 +44,7 @@ fn org_account(account: &Account) -> Option<OrgAccount> {
         id,
         name: account.name().unwrap_or_default().to_owned(),
         status,
+        parent: None,
     })
 }
 
@@ -61,9 +62,24 @@ impl Directory for OrganizationsDirectory {
                 .into_paginator()
                 .send();
             while let Some(page) = pages.next().await {
-                let page =
-                    page.map_err(|e| aws_error("organizations", "ListAccountsForParent", e))?;
-                accounts.extend(page.accounts().iter().filter_map(org_account));
+                let page = page.map_err(|e| {
+                    aws_error(
+                        self.client.config().region(),
+                        "organizations",
+                        "ListAccountsForParent",
+                        e,
+                    )
+                })?;
+                let listed_in = OuId::new(parent.as_str()).ok();
+                accounts.extend(
+                    page.accounts()
+                        .iter()
+                        .filter_map(org_account)
+                        .map(|account| OrgAccount {
+                            parent: listed_in.clone(),
+                            ..account
+                        }),
+                );
             }
             if recursive {
                 let mut pages = self
@@ -74,7 +90,12 @@ impl Directory for OrganizationsDirectory {
                     .send();
                 while let Some(page) = pages.next().await {
                     let page = page.map_err(|e| {
-                        aws_error("organizations", "ListOrganizationalUnitsForParent", e)
+                        aws_error(
+                            self.client.config().region(),
+                            "organizations",
+                            "ListOrganizationalUnitsForParent",
+                            e,
+                        )
                     })?;
                     parents.extend(
                         page.organizational_units()
@@ -101,7 +122,9 @@ impl Directory for OrganizationsDirectory {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| aws_error("account", "ListRegions", e))?;
+            let page = page.map_err(|e| {
+                aws_error(self.client.config().region(), "account", "ListRegions", e)
+            })?;
             regions.extend(
                 page.regions()
                     .iter()
@@ -114,12 +137,14 @@ impl Directory for OrganizationsDirectory {
 
     #[tracing::instrument(skip(self))]
     async fn root(&self) -> Result<OuId> {
-        let answer = self
-            .client
-            .list_roots()
-            .send()
-            .await
-            .map_err(|e| aws_error("organizations", "ListRoots", e))?;
+        let answer = self.client.list_roots().send().await.map_err(|e| {
+            aws_error(
+                self.client.config().region(),
+                "organizations",
+                "ListRoots",
+                e,
+            )
+        })?;
         let id = answer
             .roots()
             .first()
@@ -145,7 +170,7 @@ impl Directory for OrganizationsDirectory {
             {
                 Ok(None)
             }
-            Err(error) => Err(aws_error("organizations", "DescribeAccount", error)),
+            Err(error) => Err(aws_error(self.client.config().region(), "organizations", "DescribeAccount", error)),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! [`ReportStore`] over S3: one object per report, JSON.
+//! [`ReportStore`] over S3: one object per key (JSON, JSON lines or an HTML page), typed by its extension.
 
 use super::aws_error;
 use crate::Result;
@@ -26,6 +26,15 @@ impl S3ReportStore {
     }
 }
 
+/// The media type of what a key holds, by its extension: a page, JSON lines, or JSON.
+fn content_type(key: &str) -> &'static str {
+    match key.rsplit_once('.').map(|(_, extension)| extension) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("ndjson") => "application/x-ndjson",
+        _ => "application/json",
+    }
+}
+
 #[async_trait]
 impl ReportStore for S3ReportStore {
     #[tracing::instrument(skip(self, body), fields(bytes = body.len()))]
@@ -35,11 +44,11 @@ impl ReportStore for S3ReportStore {
             .put_object()
             .bucket(&self.bucket)
             .key(&key)
-            .content_type("application/json")
+            .content_type(content_type(&key))
             .body(ByteStream::from(body))
             .send()
             .await
-            .map_err(|e| aws_error("s3", "PutObject", e))?;
+            .map_err(|e| aws_error(self.client.config().region(), "s3", "PutObject", e))?;
         Ok(format!("s3://{}/{key}", self.bucket))
     }
 
@@ -61,18 +70,28 @@ impl ReportStore for S3ReportStore {
             {
                 return Ok(None);
             }
-            Err(error) => return Err(aws_error("s3", "GetObject", error)),
+            Err(error) => {
+                return Err(aws_error(
+                    self.client.config().region(),
+                    "s3",
+                    "GetObject",
+                    error,
+                ));
+            }
         };
         let bytes = object
             .body
             .collect()
             .await
             .map_err(|error| crate::Error::Aws {
+                region: None,
                 service: "s3",
                 operation: "GetObject",
                 code: None,
                 message: error.to_string(),
                 retryable: true,
+                failure: crate::error::AwsFailure::Other,
+                detail: None,
             })?;
         Ok(Some(bytes.to_vec()))
     }

@@ -54,7 +54,7 @@ impl Notifier for SnsNotifier {
         let answer = request
             .send()
             .await
-            .map_err(|e| aws_error("sns", "Publish", e))?;
+            .map_err(|e| aws_error(self.client.config().region(), "sns", "Publish", e))?;
         Ok(answer.message_id().unwrap_or_default().to_owned())
     }
 }

@@ -182,16 +182,26 @@ impl Automation for SsmAutomation {
             .client_token(&request.client_token)
             .send()
             .await
-            .map_err(|e| aws_error("ssm", "StartAutomationExecution", e))?;
+            .map_err(|e| {
+                aws_error(
+                    self.client.config().region(),
+                    "ssm",
+                    "StartAutomationExecution",
+                    e,
+                )
+            })?;
         answer
             .automation_execution_id()
             .map(str::to_owned)
             .ok_or_else(|| Error::Aws {
+                region: None,
                 service: "ssm",
                 operation: "StartAutomationExecution",
                 code: None,
                 message: "SSM returned no execution id".to_owned(),
                 retryable: false,
+                failure: crate::error::AwsFailure::Other,
+                detail: None,
             })
     }
 
@@ -211,7 +221,14 @@ impl Automation for SsmAutomation {
             .execution_inputs(ExecutionInputs::Automation(inputs))
             .send()
             .await
-            .map_err(|e| aws_error("ssm", "StartExecutionPreview", e))?;
+            .map_err(|e| {
+                aws_error(
+                    self.client.config().region(),
+                    "ssm",
+                    "StartExecutionPreview",
+                    e,
+                )
+            })?;
         let id = started
             .execution_preview_id()
             .unwrap_or_default()
@@ -223,7 +240,14 @@ impl Automation for SsmAutomation {
                 .execution_preview_id(&id)
                 .send()
                 .await
-                .map_err(|e| aws_error("ssm", "GetExecutionPreview", e))?;
+                .map_err(|e| {
+                    aws_error(
+                        self.client.config().region(),
+                        "ssm",
+                        "GetExecutionPreview",
+                        e,
+                    )
+                })?;
             match answer.status() {
                 Some(ExecutionPreviewStatus::Success) => {
                     let Some(ExecutionPreview::Automation(preview)) = answer.execution_preview()
@@ -252,11 +276,14 @@ impl Automation for SsmAutomation {
             }
         }
         Err(Error::Aws {
+            region: None,
             service: "ssm",
             operation: "GetExecutionPreview",
             code: None,
             message: format!("the preview {id} did not end in time"),
             retryable: true,
+            failure: crate::error::AwsFailure::Other,
+            detail: None,
         })
     }
 
@@ -268,13 +295,23 @@ impl Automation for SsmAutomation {
             .automation_execution_id(id)
             .send()
             .await
-            .map_err(|e| aws_error("ssm", "GetAutomationExecution", e))?;
+            .map_err(|e| {
+                aws_error(
+                    self.client.config().region(),
+                    "ssm",
+                    "GetAutomationExecution",
+                    e,
+                )
+            })?;
         let execution = answer.automation_execution().ok_or_else(|| Error::Aws {
+            region: None,
             service: "ssm",
             operation: "GetAutomationExecution",
             code: None,
             message: format!("SSM returned no execution for {id}"),
             retryable: false,
+            failure: crate::error::AwsFailure::Other,
+            detail: None,
         })?;
         Ok(ExecutionState {
             status: status(
@@ -335,7 +372,14 @@ impl Automation for SsmAutomation {
             .set_next_token(next_token.map(str::to_owned))
             .send()
             .await
-            .map_err(|e| aws_error("ssm", "DescribeAutomationStepExecutions", e))?;
+            .map_err(|e| {
+                aws_error(
+                    self.client.config().region(),
+                    "ssm",
+                    "DescribeAutomationStepExecutions",
+                    e,
+                )
+            })?;
         Ok(StepPage {
             steps: page
                 .step_executions()
@@ -375,7 +419,14 @@ impl Automation for SsmAutomation {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| aws_error("ssm", "DescribeAutomationExecutions", e))?;
+            let page = page.map_err(|e| {
+                aws_error(
+                    self.client.config().region(),
+                    "ssm",
+                    "DescribeAutomationExecutions",
+                    e,
+                )
+            })?;
             for child in page.automation_execution_metadata_list() {
                 children.push(TargetExecution {
                     target: child.target().unwrap_or_default().to_owned(),
@@ -401,7 +452,12 @@ impl Automation for SsmAutomation {
             .await
         {
             Ok(_) => Ok(()),
-            Err(error) => match aws_error("ssm", "StopAutomationExecution", error) {
+            Err(error) => match aws_error(
+                self.client.config().region(),
+                "ssm",
+                "StopAutomationExecution",
+                error,
+            ) {
                 // The API reference: "The specified update status operation isn't valid"
                 // (the execution has ended meanwhile): nothing is left to stop.
                 Error::Aws {

@@ -479,6 +479,7 @@ async fn when_ssm_throttles_a_start_then_the_error_is_retryable() {
         code,
         message,
         retryable,
+        ..
     } = error
     else {
         panic!("expected an SSM error, got {error:?}");

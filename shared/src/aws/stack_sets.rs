@@ -44,7 +44,14 @@ impl StackSetRoles {
                 .operation_id(operation_id)
                 .send()
                 .await
-                .map_err(|e| aws_error("cloudformation", "DescribeStackSetOperation", e))?;
+                .map_err(|e| {
+                    aws_error(
+                        self.client.config().region(),
+                        "cloudformation",
+                        "DescribeStackSetOperation",
+                        e,
+                    )
+                })?;
             let status = answer
                 .stack_set_operation()
                 .and_then(|op| op.status().cloned());
@@ -52,6 +59,7 @@ impl StackSetRoles {
                 Some(StackSetOperationStatus::Succeeded) => return Ok(()),
                 Some(StackSetOperationStatus::Failed | StackSetOperationStatus::Stopped) => {
                     return Err(Error::Aws {
+                        region: None,
                         service: "cloudformation",
                         operation,
                         code: None,
@@ -61,10 +69,13 @@ impl StackSetRoles {
                             status.map(|s| s.as_str().to_owned()).unwrap_or_default()
                         ),
                         retryable: false,
+                        failure: crate::error::AwsFailure::Other,
+                        detail: None,
                     });
                 }
                 _ if started.elapsed() > OPERATION_TIMEOUT => {
                     return Err(Error::Aws {
+                        region: None,
                         service: "cloudformation",
                         operation,
                         code: None,
@@ -73,6 +84,8 @@ impl StackSetRoles {
                             OPERATION_TIMEOUT.as_secs()
                         ),
                         retryable: true,
+                        failure: crate::error::AwsFailure::Other,
+                        detail: None,
                     });
                 }
                 _ => tokio::time::sleep(POLL_INTERVAL).await,
@@ -93,7 +106,14 @@ impl Roles for StackSetRoles {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| aws_error("cloudformation", "ListStackInstances", e))?;
+            let page = page.map_err(|e| {
+                aws_error(
+                    self.client.config().region(),
+                    "cloudformation",
+                    "ListStackInstances",
+                    e,
+                )
+            })?;
             accounts.extend(
                 page.summaries()
                     .iter()
@@ -117,7 +137,14 @@ impl Roles for StackSetRoles {
             .regions(self.region.as_str())
             .send()
             .await
-            .map_err(|e| aws_error("cloudformation", "CreateStackInstances", e))?;
+            .map_err(|e| {
+                aws_error(
+                    self.client.config().region(),
+                    "cloudformation",
+                    "CreateStackInstances",
+                    e,
+                )
+            })?;
         self.wait(
             answer.operation_id().unwrap_or_default(),
             "CreateStackInstances",
@@ -139,7 +166,14 @@ impl Roles for StackSetRoles {
             .retain_stacks(false)
             .send()
             .await
-            .map_err(|e| aws_error("cloudformation", "DeleteStackInstances", e))?;
+            .map_err(|e| {
+                aws_error(
+                    self.client.config().region(),
+                    "cloudformation",
+                    "DeleteStackInstances",
+                    e,
+                )
+            })?;
         self.wait(
             answer.operation_id().unwrap_or_default(),
             "DeleteStackInstances",

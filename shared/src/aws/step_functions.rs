@@ -50,7 +50,7 @@ impl Workflows for StepFunctionsWorkflows {
             {
                 Ok(WorkflowStart::AlreadyStarted)
             }
-            Err(error) => Err(aws_error("sfn", "StartExecution", error)),
+            Err(error) => Err(aws_error(self.client.config().region(), "sfn", "StartExecution", error)),
         }
     }
 }
@@ -128,7 +128,14 @@ impl Executions {
             .send()
             .await
             .map(|started| started.execution_arn().to_owned())
-            .map_err(|error| aws_error("sfn", "StartExecution", error))
+            .map_err(|error| {
+                aws_error(
+                    self.client.config().region(),
+                    "sfn",
+                    "StartExecution",
+                    error,
+                )
+            })
     }
 
     /// Answers the task waiting on `task_token` with `output`: the execution goes on.
@@ -140,7 +147,14 @@ impl Executions {
             .send()
             .await
             .map(|_| ())
-            .map_err(|error| aws_error("sfn", "SendTaskSuccess", error))
+            .map_err(|error| {
+                aws_error(
+                    self.client.config().region(),
+                    "sfn",
+                    "SendTaskSuccess",
+                    error,
+                )
+            })
     }
 
     /// Fails the task waiting on `task_token` with `error` and `cause`: the execution takes
@@ -154,7 +168,14 @@ impl Executions {
             .send()
             .await
             .map(|_| ())
-            .map_err(|failure| aws_error("sfn", "SendTaskFailure", failure))
+            .map_err(|failure| {
+                aws_error(
+                    self.client.config().region(),
+                    "sfn",
+                    "SendTaskFailure",
+                    failure,
+                )
+            })
     }
 
     /// Where the execution `arn` stands.
@@ -165,7 +186,14 @@ impl Executions {
             .execution_arn(arn)
             .send()
             .await
-            .map_err(|error| aws_error("sfn", "DescribeExecution", error))?;
+            .map_err(|error| {
+                aws_error(
+                    self.client.config().region(),
+                    "sfn",
+                    "DescribeExecution",
+                    error,
+                )
+            })?;
         let mut view = ExecutionView {
             arn: arn.to_owned(),
             status: described.status().as_str().to_owned(),
@@ -189,7 +217,14 @@ impl Executions {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|error| aws_error("sfn", "GetExecutionHistory", error))?;
+            let page = page.map_err(|error| {
+                aws_error(
+                    self.client.config().region(),
+                    "sfn",
+                    "GetExecutionHistory",
+                    error,
+                )
+            })?;
             for event in page.events() {
                 record(&mut view, event);
             }

@@ -59,13 +59,16 @@ impl AssumedRoleLocations {
             .role_session_name(&self.session_name)
             .send()
             .await
-            .map_err(|e| aws_error("sts", "AssumeRole", e))?;
+            .map_err(|e| aws_error(self.sts.config().region(), "sts", "AssumeRole", e))?;
         let assumed = answer.credentials().ok_or_else(|| Error::Aws {
+            region: None,
             service: "sts",
             operation: "AssumeRole",
             code: None,
             message: format!("STS returned no credentials for account {account}"),
             retryable: false,
+            failure: crate::error::AwsFailure::Other,
+            detail: None,
         })?;
         let expiry = SystemTime::try_from(*assumed.expiration()).ok();
         let credentials = Credentials::new(

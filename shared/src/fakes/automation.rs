@@ -260,11 +260,14 @@ impl Automation for ScriptedAutomation {
         let from = match next_token {
             None => 0,
             Some(token) => token.parse().map_err(|_| Error::Aws {
+                region: None,
                 service: "ssm",
                 operation: "DescribeAutomationStepExecutions",
                 code: Some("InvalidNextToken".to_owned()),
                 message: "The specified token is not valid.".to_owned(),
                 retryable: false,
+                failure: crate::error::AwsFailure::Other,
+                detail: None,
             })?,
         };
         lock(&self.book).page_reads += 1;

@@ -25,22 +25,30 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// A throttling error, as an AWS adapter makes it (`Fabric.Retryable`).
 pub fn throttled() -> Error {
     Error::Aws {
+        region: None,
         service: "fake",
         operation: "Fake",
         code: Some("ThrottlingException".to_owned()),
         message: "Rate exceeded".to_owned(),
         retryable: true,
+        failure: crate::error::AwsFailure::Throttled {
+            max_attempts: crate::aws::MAX_ATTEMPTS,
+        },
+        detail: None,
     }
 }
 
 /// An access-denied error (`Fabric.Aws`, not retryable).
 pub fn denied() -> Error {
     Error::Aws {
+        region: None,
         service: "fake",
         operation: "Fake",
         code: Some("AccessDeniedException".to_owned()),
         message: "not authorized".to_owned(),
         retryable: false,
+        failure: crate::error::AwsFailure::AccessDenied,
+        detail: None,
     }
 }
 
@@ -196,6 +204,7 @@ impl FakeDirectory {
                 id: AccountId::new(id).expect("a fake account id is valid"),
                 name: format!("account-{id}"),
                 status,
+                parent: OuId::new(ou).ok(),
             },
         ));
     }

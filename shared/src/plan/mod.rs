@@ -4,7 +4,7 @@
 //! calls within SSM's limits, each with a client token derived from the run id.
 
 use crate::model::{
-    AccountId, AccountOrOu, Location, Region, RunRequest, RunSpec, TargetLocation, WaveGate,
+    AccountId, AccountOrOu, Location, OuId, Region, RunRequest, RunSpec, TargetLocation, WaveGate,
 };
 use crate::ports::{AccountStatus, Directory};
 use crate::{Error, Result};
@@ -72,6 +72,10 @@ pub struct RunPlan {
     pub waves: Vec<PlannedWave>,
     /// Locations left out, with reasons.
     pub skipped: Vec<SkippedLocation>,
+    /// The OU (or root) each account is directly in, for the accounts an OU entry brought in:
+    /// how the report page groups them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ous: BTreeMap<AccountId, OuId>,
 }
 
 impl RunPlan {
@@ -100,6 +104,7 @@ pub async fn plan_run(
     let mut enabled_regions: BTreeMap<AccountId, Option<BTreeSet<Region>>> = BTreeMap::new();
     let mut skipped = Vec::new();
     let mut waves = Vec::new();
+    let mut ous = BTreeMap::new();
     for (wave_index, wave) in request.spec.waves().into_iter().enumerate() {
         let mut locations_of_wave: Vec<(TargetLocation, Vec<AccountId>, Vec<Region>)> = Vec::new();
         for target_location in &wave.target_locations {
@@ -121,15 +126,20 @@ pub async fn plan_run(
                 resolve(directory, &target_location.exclude_accounts, true)
                     .await?
                     .into_iter()
-                    .map(|(account, _)| account)
+                    .map(|(account, _, _)| account)
                     .collect();
             let wanted = included
                 .iter()
-                .filter(|(account, status)| left_out(&excluded, account, status.clone()).is_none())
-                .map(|(account, _)| account);
+                .filter(|(account, status, _)| {
+                    left_out(&excluded, account, status.clone()).is_none()
+                })
+                .map(|(account, _, _)| account);
             learn_enabled_regions(directory, &mut enabled_regions, wanted).await?;
             let mut accounts = Vec::new();
-            for (account, status) in included {
+            for (account, status, ou) in included {
+                if let Some(ou) = ou {
+                    ous.entry(account.clone()).or_insert(ou);
+                }
                 let reason = left_out(&excluded, &account, status);
                 let enabled = match reason {
                     Some(_) => None,
@@ -178,18 +188,27 @@ pub async fn plan_run(
             calls: calls_for(run_id, wave_index, &locations_of_wave),
         });
     }
-    // A location is skipped only if nothing planned it, and reported once, with its first reason.
-    let mut reported = BTreeSet::new();
-    skipped.retain(|skip| {
-        !already.contains_key(&skip.location) && reported.insert(skip.location.clone())
-    });
-    skipped.sort_by(|a, b| a.location.cmp(&b.location));
     Ok(RunPlan {
         run_id: run_id.to_owned(),
         request,
         waves,
-        skipped,
+        skipped: skipped_once(skipped, &already),
+        ous,
     })
+}
+
+/// The locations `skipped` that nothing planned (`planned`), each once with its first reason,
+/// in location order.
+fn skipped_once(
+    mut skipped: Vec<SkippedLocation>,
+    planned: &BTreeMap<Location, String>,
+) -> Vec<SkippedLocation> {
+    let mut reported = BTreeSet::new();
+    skipped.retain(|skip| {
+        !planned.contains_key(&skip.location) && reported.insert(skip.location.clone())
+    });
+    skipped.sort_by(|a, b| a.location.cmp(&b.location));
+    skipped
 }
 
 /// Why an account is left out of a target location, if it is.
@@ -308,19 +327,20 @@ enum Resolved {
     Inactive(String),
 }
 
-/// Accounts for entries that are account ids or OU / root ids, each once, in order.
+/// Accounts for entries that are account ids or OU / root ids, each once, in order, with the
+/// OU (or root) each is directly in, for those an OU entry brought in.
 async fn resolve(
     directory: &dyn Directory,
     entries: &[AccountOrOu],
     recursive: bool,
-) -> Result<Vec<(AccountId, Resolved)>> {
+) -> Result<Vec<(AccountId, Resolved, Option<OuId>)>> {
     let mut resolved = Vec::new();
     let mut seen = BTreeSet::new();
     for entry in entries {
         let accounts = match entry {
             AccountOrOu::Account(id) => match directory.account(id).await? {
-                Some(account) => vec![(account.id, resolved_status(&account.status))],
-                None => vec![(id.clone(), Resolved::NotMember)],
+                Some(account) => vec![(account.id, resolved_status(&account.status), None)],
+                None => vec![(id.clone(), Resolved::NotMember, None)],
             },
             AccountOrOu::Ou(ou) => directory
                 .accounts_under(ou, recursive)
@@ -328,13 +348,14 @@ async fn resolve(
                 .into_iter()
                 .map(|account| {
                     let status = resolved_status(&account.status);
-                    (account.id, status)
+                    let parent = account.parent.unwrap_or_else(|| ou.clone());
+                    (account.id, status, Some(parent))
                 })
                 .collect(),
         };
-        for (account, status) in accounts {
+        for (account, status, ou) in accounts {
             if seen.insert(account.clone()) {
-                resolved.push((account, status));
+                resolved.push((account, status, ou));
             }
         }
     }

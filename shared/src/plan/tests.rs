@@ -36,6 +36,7 @@ impl Directory for Organization {
                 id: AccountId::new(id.as_str()).expect("valid"),
                 name: id.clone(),
                 status: status.clone(),
+                parent: OuId::new(unit.as_str()).ok(),
             }));
             if recursive {
                 pending.extend(children.iter().cloned());
@@ -67,6 +68,7 @@ impl Directory for Organization {
                 id: AccountId::new(a.as_str()).expect("valid"),
                 name: a.clone(),
                 status: status.clone(),
+                parent: None,
             }))
     }
 }
@@ -177,6 +179,19 @@ async fn when_an_ou_is_targeted_with_children_then_active_accounts_run_and_the_r
         plan.skipped.len(),
         7,
         "three accounts x two Regions, and one Region of account 2"
+    );
+    // The page groups accounts by the OU they are directly in; an account named directly has none.
+    let ou_of = |n| {
+        plan.ous
+            .get(&AccountId::new(account_id(n)).expect("valid"))
+            .map(OuId::as_str)
+    };
+    assert_eq!(ou_of(1), Some("ou-root-workload1"));
+    assert_eq!(ou_of(6), Some("ou-root-prod0001"));
+    assert!(
+        !plan
+            .ous
+            .contains_key(&AccountId::new(account_id(99)).expect("valid"))
     );
 }
 

@@ -153,11 +153,14 @@ mod tests {
 
     fn limit_exceeded() -> Error {
         Error::Aws {
+            region: None,
             service: "ssm",
             operation: "StartAutomationExecution",
             code: Some(AUTOMATION_LIMIT_EXCEEDED.to_owned()),
             message: "The number of simultaneously running Automation executions exceeded the allowable limit.".to_owned(),
             retryable: true,
+            failure: crate::error::AwsFailure::Other,
+            detail: None,
         }
     }
 

@@ -67,6 +67,9 @@ pub struct RunState {
     /// The approvals that let waves start, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub approvals: Vec<super::approval::ApprovalRecord>,
+    /// When the final report was published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_at: Option<crate::report::Timestamp>,
     /// How many times the run was handed over to a fresh execution.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub hand_overs: u32,
@@ -200,6 +203,7 @@ impl RunState {
             pending_approval: None,
             approvals: Vec::new(),
             hand_overs: 0,
+            published_at: None,
         }
     }
 
@@ -325,6 +329,18 @@ impl RunState {
             }
         }
         self.report(sources).await
+    }
+
+    /// The page of `report` (this run's): its plan, when it began and, once published, when
+    /// it ended.
+    pub fn page<'a>(&'a self, report: &'a RunReport) -> crate::report_page::RunPage<'a> {
+        crate::report_page::RunPage {
+            report,
+            plan: &self.plan,
+            begun_at: self.begun_at,
+            finished_at: self.published_at,
+            json_report: None,
+        }
     }
 
     /// The report so far (every planned and skipped location), from the kept results of each

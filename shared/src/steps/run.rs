@@ -371,10 +371,12 @@ pub async fn publish_run_report(
     }
     let report = state.report(&ports.sources()).await?;
     let ReportSink { store, notifier } = ports.reports();
+    let finished = crate::report::now();
     let published =
-        crate::report::publish_run(&report, store, notifier, crate::report::now()).await?;
+        crate::report::publish_run(&state.page(&report), store, notifier, finished).await?;
     state.report_uri = Some(published.report_uri.clone());
     state.report_key = Some(published.report_key.clone());
+    state.published_at = Some(finished);
     state.save(ports.store).await?;
     Ok(ReportPublished {
         report: published.report_uri,

@@ -63,17 +63,7 @@ async fn when_an_account_created_event_is_put_three_times_then_the_account_is_on
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_the_patch_window_fires_then_every_planned_location_is_reported_in_s3_and_on_the_topic()
  {
-    let world = Organization::of(4)
-        .onboarded()
-        .without_role(1)
-        .failing_instances(1)
-        .world()
-        .await;
-    let deployed = Deployed::on(world, &[]).await;
-
-    let execution = fired_execution(&deployed, "patch-window").await;
-    let view = deployed.finished(&execution, EXECUTION_TIMEOUT).await;
-    assert_eq!(view.status, "SUCCEEDED", "{view:?}");
+    let (deployed, view) = Box::pin(patch_window_run(4)).await;
     every_task_answered(&view);
 
     let run_id = run_id(&view);

@@ -8,6 +8,7 @@ mod delivery;
 mod failures;
 mod journeys;
 mod long_runs;
+mod report_page;
 
 use fabric::runs::RunState;
 use fabric_simulator::faults::{FaultSettings, ScriptedError};
@@ -109,6 +110,23 @@ async fn stored_report(deployed: &Deployed, state: &RunState) -> Value {
     let mut stored = serde_json::to_value(index).expect("JSON");
     stored["locations"] = serde_json::to_value(results).expect("JSON");
     stored
+}
+
+/// The fabric deployed on `accounts` onboarded accounts (the last without the execution role,
+/// one instance scripted to fail), its patch window fired and followed to its end, which must
+/// be a success.
+async fn patch_window_run(accounts: usize) -> (Deployed, fabric::aws::ExecutionView) {
+    let world = Organization::of(accounts)
+        .onboarded()
+        .without_role(1)
+        .failing_instances(1)
+        .world()
+        .await;
+    let deployed = Deployed::on(world, &[]).await;
+    let execution = fired_execution(&deployed, "patch-window").await;
+    let view = deployed.finished(&execution, EXECUTION_TIMEOUT).await;
+    assert_eq!(view.status, "SUCCEEDED", "{view:?}");
+    (deployed, view)
 }
 
 /// Changes run profile `profile` of the world's config file with `change`.

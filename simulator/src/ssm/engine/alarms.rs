@@ -84,49 +84,77 @@ fn verdict(
 }
 
 impl Engine {
-    /// Polls the alarms execution `id` watches, if any, until it ends; stops it when one is in
-    /// `ALARM` or, unless `IgnorePollAlarmFailure`, when their state cannot be read.
-    pub(super) fn watch_alarms(self: &Arc<Self>, id: &str) {
+    /// Watches the alarms execution `id` names, if any, until it ends; stops it when one is
+    /// in `ALARM` or, unless `IgnorePollAlarmFailure`, when their state cannot be read. The
+    /// simulator's choice where SSM documents no timing: the first read is made before the
+    /// execution runs (an alarm already in `ALARM`, or unreadable, stops it before its first
+    /// step), the next ones every `alarm_poll`.
+    pub(super) async fn watch_alarms(self: &Arc<Self>, id: &str) {
         let Some(watched) = self.snapshot(id).and_then(|execution| {
             Watched::from_wire(execution.request.alarm_configuration.as_ref())
         }) else {
             return;
         };
+        if !self.check_alarms(id, &watched).await {
+            return;
+        }
         let (engine, id) = (Arc::clone(self), id.to_owned());
         tokio::spawn(async move {
             loop {
-                let Some(execution) = engine.snapshot(&id) else {
-                    return;
-                };
-                if execution.status.is_final() || execution.cancel_requested {
-                    return;
-                }
-                let read = engine
-                    .moto
-                    .alarm_states(&execution.account, &execution.region, &watched.names)
-                    .await;
-                let states = read.as_ref().map_err(|error| error.message.as_str());
-                match verdict(&watched, states) {
-                    Verdict::Continue => {}
-                    Verdict::Triggered(alarms) => {
-                        engine.update(&id, |execution| execution.triggered_alarms = alarms);
-                        engine.stop_tree(&id);
-                        return;
-                    }
-                    Verdict::Unreadable(reason) => {
-                        // The simulator's wording: SSM documents the stop, not its message.
-                        let message = format!(
-                            "The automation was stopped: the state of its CloudWatch alarm could not be retrieved ({reason}) and IgnorePollAlarmFailure is false."
-                        );
-                        engine.update(&id, |execution| execution.failure_message = Some(message));
-                        engine.stop_tree(&id);
-                        return;
-                    }
-                }
                 let poll = lock(&engine.settings).alarm_poll;
                 tokio::time::sleep(poll).await;
+                if !engine.check_alarms(&id, &watched).await {
+                    return;
+                }
             }
         });
+    }
+
+    /// Reads the alarms `watched` of execution `id` once, and stops it if they say so. False
+    /// when there is nothing more to watch: the execution ended, was stopped, or is stopped now.
+    async fn check_alarms(&self, id: &str, watched: &Watched) -> bool {
+        let Some(execution) = self.snapshot(id) else {
+            return false;
+        };
+        if execution.status.is_final() || execution.cancel_requested {
+            return false;
+        }
+        let read = self
+            .moto
+            .alarm_states(&execution.account, &execution.region, &watched.names)
+            .await;
+        let states = read.as_ref().map_err(|error| error.message.as_str());
+        let stopped = match verdict(watched, states) {
+            Verdict::Continue => return true,
+            Verdict::Triggered(alarms) => {
+                let mut stopped = false;
+                self.update(id, |execution| {
+                    if !execution.status.is_final() {
+                        execution.triggered_alarms = alarms;
+                        stopped = true;
+                    }
+                });
+                stopped
+            }
+            Verdict::Unreadable(reason) => {
+                // The simulator's wording: SSM documents the stop, not its message.
+                let message = format!(
+                    "The automation was stopped: the state of its CloudWatch alarm could not be retrieved ({reason}) and IgnorePollAlarmFailure is false."
+                );
+                let mut stopped = false;
+                self.update(id, |execution| {
+                    if !execution.status.is_final() {
+                        execution.failure_message = Some(message);
+                        stopped = true;
+                    }
+                });
+                stopped
+            }
+        };
+        if stopped {
+            self.stop_tree(id);
+        }
+        false
     }
 }
 

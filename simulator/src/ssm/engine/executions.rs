@@ -295,7 +295,7 @@ impl Engine {
             if !engine.admit(&run_id).await {
                 return;
             }
-            engine.watch_alarms(&run_id);
+            engine.watch_alarms(&run_id).await;
             if multi_location {
                 engine.run_parent(&run_id, &source).await;
             } else {
@@ -415,7 +415,7 @@ impl Engine {
     ) -> AutomationStatus {
         // A child counts against its own account-Region's quota like any automation.
         let status = if self.admit(child).await {
-            self.watch_alarms(child);
+            self.watch_alarms(child).await;
             self.run_execution(child, source, tags).await
         } else {
             AutomationStatus::Cancelled

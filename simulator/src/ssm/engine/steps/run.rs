@@ -177,6 +177,12 @@ impl Engine {
                 }
             }
         }
+        // A stop asked for while the last step ran ends the execution `Cancelled`, as the
+        // stop said it would ("Cancelling").
+        if self.cancelled(id) {
+            self.finish(id, AutomationStatus::Cancelled, None);
+            return AutomationStatus::Cancelled;
+        }
         let (status, message) = verdict.unwrap_or((AutomationStatus::Success, None));
         self.finish(id, status, message);
         status
