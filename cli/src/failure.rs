@@ -70,27 +70,13 @@ impl Failure {
         }
         let hint_chars = VERBOSE_HINT.chars().count() + 1;
         let room = LINE_CHARS.saturating_sub("error: ".len() + ending.chars().count() + hint_chars);
-        let (shown, cut) = shortened(&what, room);
+        let (shown, cut) = fabric::report::shortened(&what, room);
         let hint = if cut || detail.is_some() {
             format!(" {VERBOSE_HINT}")
         } else {
             String::new()
         };
         vec![format!("error: {shown}{ending}{hint}")]
-    }
-}
-
-/// `text` in at most `chars` characters (the last one `…` when it is cut), and whether it was.
-fn shortened(text: &str, chars: usize) -> (String, bool) {
-    match text.char_indices().nth(chars.saturating_sub(1)) {
-        Some((cut, _)) if text.chars().count() > chars => {
-            // At the last space before the limit, so no word is cut (unless the first word
-            // alone is too long).
-            let kept = &text[..cut];
-            let kept = kept.rfind(' ').map_or(kept, |space| &kept[..space]);
-            (format!("{}…", kept.trim_end_matches([',', ';', ':'])), true)
-        }
-        _ => (text.to_owned(), false),
     }
 }
 

@@ -31,18 +31,29 @@ pub fn now() -> Timestamp {
     Utc::now()
 }
 
+/// How many characters of a location's reason a summary repeats (the full report has it all).
+const MAX_REASON_CHARS: usize = 300;
+
+/// `text` in at most `chars` characters, and whether it was cut: cut at the last space before
+/// the limit, so that no word is cut (unless the first word alone is too long), and ended
+/// with `…`.
+pub fn shortened(text: &str, chars: usize) -> (String, bool) {
+    match text.char_indices().nth(chars.saturating_sub(1)) {
+        Some((cut, _)) if text.chars().count() > chars => {
+            let kept = &text[..cut];
+            let kept = match kept.rfind(' ') {
+                Some(space) if space > 0 => &kept[..space],
+                _ => kept,
+            };
+            (format!("{}…", kept.trim_end_matches([',', ';', ':'])), true)
+        }
+        _ => (text.to_owned(), false),
+    }
+}
+
 /// A message's subject: `[Automation Fabric] ` and `text`, cut to SNS's limit.
 pub fn subject_line(text: &str) -> String {
-    let subject = format!("[Automation Fabric] {text}");
-    if subject.chars().count() > MAX_SUBJECT_CHARS {
-        subject
-            .chars()
-            .take(MAX_SUBJECT_CHARS - 1)
-            .collect::<String>()
-            + "…"
-    } else {
-        subject
-    }
+    shortened(&format!("[Automation Fabric] {text}"), MAX_SUBJECT_CHARS).0
 }
 
 /// The trigger's kind, as attributes and summaries name it.
@@ -68,7 +79,7 @@ fn failure_reason(result: &LocationResult) -> String {
             )
         }
     };
-    reason.chars().take(300).collect()
+    shortened(&reason, MAX_REASON_CHARS).0
 }
 
 /// Where a stored report is: its machine-readable JSON and its page for people.
@@ -360,11 +371,7 @@ pub fn onboarding_notification(report: &OnboardingReport, links: &ReportLinks) -
         report.role
     );
     for problem in problems.iter().take(MAX_LISTED_FAILURES) {
-        let _ = writeln!(
-            message,
-            "  {}",
-            problem.chars().take(300).collect::<String>()
-        );
+        let _ = writeln!(message, "  {}", shortened(problem, MAX_REASON_CHARS).0);
     }
     let _ = writeln!(
         message,
@@ -419,6 +426,17 @@ pub async fn publish_onboarding(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn when_a_text_is_shortened_then_no_word_is_cut_and_it_ends_with_an_ellipsis() {
+        let reason = "Unable to assume role arn:aws:iam::190284592411:role/AWS-SystemsManager-AutomationExecutionRole in account 190284592411";
+        let (shown, cut) = shortened(reason, 40);
+        assert!(cut);
+        assert_eq!(shown, "Unable to assume role…");
+        assert_eq!(shortened(reason, 500), (reason.to_owned(), false));
+        // A first word longer than the limit is cut where the limit falls.
+        assert_eq!(shortened("abcdefgh", 4).0, "abc…");
+    }
     use crate::model::{
         AccountId, AutomationStatus, DocumentRef, Location, LocationResult, Region,
     };
