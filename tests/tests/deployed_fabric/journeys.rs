@@ -58,6 +58,31 @@ async fn when_an_account_created_event_is_put_three_times_then_the_account_is_on
             .any(|(_, message)| message.contains(newcomer.as_str())),
         "the onboarding report was published: {published:?}"
     );
+    // Its page is stored beside it, and the summary names it.
+    let page_uri = published
+        .iter()
+        .filter(|(_, message)| message.contains(newcomer.as_str()))
+        .find_map(|(_, message)| {
+            message
+                .lines()
+                .find_map(|line| line.strip_prefix("Report page: "))
+                .map(str::to_owned)
+        })
+        .expect("the summary names the report's page");
+    let page_key = page_uri
+        .split_once("/onboarding/")
+        .map(|(_, key)| format!("onboarding/{key}"))
+        .expect("the page is stored with the onboarding reports");
+    assert!(page_key.ends_with(".html"), "{page_key}");
+    let page = fabric::ports::ReportStore::get(&deployed.world.runs.store, &page_key)
+        .await
+        .expect("the store answers")
+        .expect("the page is stored");
+    let page = String::from_utf8(page).expect("the page is UTF-8");
+    assert!(
+        page.contains(&format!("Account {newcomer} onboarded")),
+        "{page}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
