@@ -73,7 +73,13 @@ async fn when_an_account_created_event_is_put_three_times_then_the_account_is_on
         .split_once("/onboarding/")
         .map(|(_, key)| format!("onboarding/{key}"))
         .expect("the page is stored with the onboarding reports");
-    assert!(page_key.ends_with(".html"), "{page_key}");
+    assert_eq!(
+        std::path::Path::new(&page_key)
+            .extension()
+            .and_then(|e| e.to_str()),
+        Some("html"),
+        "{page_key}"
+    );
     let page = fabric::ports::ReportStore::get(&deployed.world.runs.store, &page_key)
         .await
         .expect("the store answers")
