@@ -34,12 +34,17 @@ def handler(event, context):
     for skip in plan["skipped"]:
         report[key(skip["location"])] = {"wave": skip["wave"], "status": "Skipped"}
     for call in state["started"]:
+        # Each call's kept results: its cursor, then the batches it counts.
+        calls = f"state/runs/{run_id}/calls/{call['execution_id']}"
         try:
-            kept = json.loads(SERVICES.store.get(f"state/runs/{run_id}/calls/{call['execution_id']}.json"))
+            cursor = json.loads(SERVICES.store.get(f"{calls}/cursor.json"))
         except SERVICES.store.s3.exceptions.NoSuchKey:
             raise common.FabricError("Fabric.Run", f"no results kept for {call['execution_id']}") from None
-        for result in kept:
-            report[key(result["location"])] = result
+        if not cursor.get("complete"):
+            raise common.FabricError("Fabric.Run", f"the call {call['execution_id']} is not collected yet")
+        for batch in range(cursor["batches"]):
+            for result in json.loads(SERVICES.store.get(f"{calls}/batch-{batch:05d}.json")):
+                report[key(result["location"])] = result
     next_wave = False
     if state["next_wave"] < len(plan["waves"]) and not state.get("stopped"):
         wave = plan["waves"][state["next_wave"] - 1]
