@@ -12,7 +12,7 @@ use fabric::aws::RunServices;
 use fabric::config::Config;
 use fabric::driver::{self, End, Timing};
 use fabric::events::TriggerEvent;
-use fabric::model::{LocationStatus, RunReport, RunRequest, RunTrigger, status_name};
+use fabric::model::{RunReport, RunRequest, RunTrigger, status_name};
 use fabric::plan::{PlanContext, RunPlan, plan_run};
 use fabric::runs::{self, RunState};
 use fabric::steps::onboarding::{AccountEventAction, account_event_action};
@@ -323,16 +323,7 @@ fn write_report(
 fn report_table(report: &RunReport) -> Table<5> {
     let mut table = Table::new(["ACCOUNT", "REGION", "WAVE", "STATUS", "DETAIL"]);
     for result in report.locations() {
-        let detail = match &result.status {
-            LocationStatus::Automation(_) => result.failure_message.clone().unwrap_or_else(|| {
-                if result.targets.is_empty() {
-                    String::new()
-                } else {
-                    format!("{} targets", result.targets.len())
-                }
-            }),
-            LocationStatus::Skipped(reason) | LocationStatus::NotStarted(reason) => reason.clone(),
-        };
+        let detail = result.detail();
         table.push([
             Cell::text(result.location.account_id.as_str()),
             Cell::text(result.location.region.as_str()),

@@ -178,6 +178,19 @@ pub struct LocationResult {
 }
 
 impl LocationResult {
+    /// What a person reads beside the location's status: why it failed, was skipped or was not
+    /// started, whole; otherwise how many targets it had (empty when none).
+    pub fn detail(&self) -> String {
+        match &self.status {
+            LocationStatus::NotStarted(reason) | LocationStatus::Skipped(reason) => reason.clone(),
+            LocationStatus::Automation(_) => match (&self.failure_message, self.targets.len()) {
+                (Some(message), _) => message.clone(),
+                (None, 0) => String::new(),
+                (None, targets) => format!("{targets} targets"),
+            },
+        }
+    }
+
     /// A location that was planned and has not been heard of yet.
     pub fn not_started(
         location: Location,

@@ -58,18 +58,6 @@ fn look(status: &LocationStatus) -> (&'static str, &'static str) {
     }
 }
 
-/// What a location's cell says on hover and click: its reason, in full.
-fn reason(result: &LocationResult) -> String {
-    match &result.status {
-        LocationStatus::NotStarted(reason) | LocationStatus::Skipped(reason) => reason.clone(),
-        LocationStatus::Automation(_) => match (&result.failure_message, result.targets.len()) {
-            (Some(message), _) => message.clone(),
-            (None, 0) => String::new(),
-            (None, targets) => format!("{targets} targets"),
-        },
-    }
-}
-
 /// `text` with HTML's special characters escaped, for element content and quoted attributes.
 pub fn escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
@@ -425,7 +413,7 @@ fn cell(html: &mut String, result: &LocationResult) {
         html,
         "<td class=\"cell {class}\" data-region=\"{region}\" data-status=\"{name}\" title=\"{reason}\"",
         region = result.location.region,
-        reason = escape(&reason(result)),
+        reason = escape(&result.detail()),
     );
     if let Some(execution) = &result.execution_id {
         let _ = write!(html, " data-execution=\"{}\"", escape(execution));
